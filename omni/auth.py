@@ -1,0 +1,200 @@
+"""Who is calling, what they may do, and which locations they may see.
+
+Two kinds of caller reach the API: staff with a session (their role is a Django group) and
+integrations with a bearer token (their scopes are on the token). Both are reduced to the
+same two questions, asked by views and selectors alike:
+
+- `has_scope(user, "stock:write")`: may this caller do this kind of thing at all?
+- `visible_location_ids(user)`: `None` for every location, else the set it is scoped to.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from omni.models import TOKEN_PREFIX, ApiToken, Role, Scope
+
+ALL_SCOPES = frozenset(Scope.values)
+_READS = frozenset(scope for scope in ALL_SCOPES if scope.endswith(":read"))
+
+# What each staff role may do through the API and the admin.
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    Role.STORE_ASSOCIATE: frozenset(
+        {
+            Scope.CUSTOMERS_READ,
+            Scope.CUSTOMERS_WRITE,
+            Scope.STOCK_READ,
+            Scope.CATALOG_READ,
+            Scope.ORDERS_READ,
+            Scope.ORDERS_WRITE,
+            Scope.SALES_WRITE,
+            Scope.RETURNS_WRITE,
+        }
+    ),
+    Role.STORE_MANAGER: frozenset(
+        {
+            Scope.CUSTOMERS_READ,
+            Scope.CUSTOMERS_WRITE,
+            Scope.STOCK_READ,
+            Scope.STOCK_WRITE,
+            Scope.CATALOG_READ,
+            Scope.ORDERS_READ,
+            Scope.ORDERS_WRITE,
+            Scope.SALES_WRITE,
+            Scope.RETURNS_WRITE,
+            Scope.CAMPAIGNS_READ,
+        }
+    ),
+    Role.INVENTORY_PLANNER: _READS | {Scope.STOCK_WRITE, Scope.CATALOG_WRITE},
+    Role.MARKETER: _READS | {Scope.CAMPAIGNS_WRITE, Scope.CUSTOMERS_WRITE},
+    Role.ADMINISTRATOR: ALL_SCOPES,
+}
+
+# Roles that work in their own stores only; every other role sees all locations.
+STORE_BOUND_ROLES = frozenset({Role.STORE_ASSOCIATE, Role.STORE_MANAGER})
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenUser:
+    """The request.user of a call made with an API token."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, token: ApiToken) -> None:
+        self.token = token
+        self.username = f"token:{token.name}"
+
+    def __str__(self) -> str:
+        return self.username
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return False
+
+    def has_perms(self, perms, obj=None) -> bool:
+        return False
+
+    def has_module_perms(self, app_label) -> bool:
+        return False
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer omni_<key_id>_<secret>`; the secret is stored hashed."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if parts[0].lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2 or not parts[1].startswith(TOKEN_PREFIX):
+            raise exceptions.AuthenticationFailed("Malformed bearer token.")
+        key_id, _, secret = parts[1][len(TOKEN_PREFIX) :].partition("_")
+        token = (
+            ApiToken.objects.filter(key_id=key_id, revoked_at__isnull=True)
+            .prefetch_related("locations")
+            .first()
+        )
+        # Compare even when no token matched, so timing does not tell which key ids exist.
+        candidate = token or ApiToken(secret_hash="0" * 64)
+        if not candidate.secret_matches(secret) or token is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return TokenUser(token), token
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+def roles_of(user) -> set[str]:
+    if isinstance(user, TokenUser) or not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_omni_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            cached.add(Role.ADMINISTRATOR)
+        user._omni_roles = cached
+    return cached
+
+
+def scopes_of(user) -> frozenset[str]:
+    if isinstance(user, TokenUser):
+        return frozenset(user.token.scopes)
+    if not getattr(user, "is_authenticated", False) or not user.is_staff:
+        return frozenset()
+    granted: set[str] = set()
+    for role in roles_of(user):
+        granted |= ROLE_SCOPES.get(role, frozenset())
+    return frozenset(granted)
+
+
+def has_scope(user, scope: str) -> bool:
+    return scope in scopes_of(user)
+
+
+def visible_location_ids(user) -> set[int] | None:
+    """`None` means every location; otherwise the ids this caller is scoped to."""
+    if isinstance(user, TokenUser):
+        ids = {location.pk for location in user.token.locations.all()}
+        return ids or None
+    roles = roles_of(user)
+    if not roles or roles & STORE_BOUND_ROLES == roles:
+        # Store staff (and staff with no role at all) see only their own stores.
+        access = getattr(user, "staff_access", None) if user.is_authenticated else None
+        if access is None:
+            return set()
+        return set(access.locations.values_list("pk", flat=True))
+    return None
+
+
+def scope_to_locations(queryset: QuerySet, user, field: str = "location") -> QuerySet:
+    """Filter a queryset to the caller's locations; objects elsewhere simply do not exist."""
+    ids = visible_location_ids(user)
+    if ids is None:
+        return queryset
+    return queryset.filter(**{f"{field}__in": ids})
+
+
+def can_use_location(user, location_id: int) -> bool:
+    ids = visible_location_ids(user)
+    return ids is None or location_id in ids
+
+
+class HasScope(permissions.BasePermission):
+    """Views declare `scope = "stock"` (reads need `stock:read`, writes `stock:write`) or
+    `required_scopes = {"POST": "sales:write", ...}` per method. A view that declares
+    neither is open to any authenticated caller."""
+
+    message = "Your credentials lack the scope this endpoint needs."
+
+    def has_permission(self, request, view) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        needed = required_scope(view, request.method)
+        return needed is None or has_scope(request.user, needed)
+
+
+def required_scope(view, method: str) -> str | None:
+    per_method = getattr(view, "required_scopes", None)
+    if per_method and method in per_method:
+        return per_method[method]
+    area = getattr(view, "scope", None)
+    if area is None:
+        return None
+    return f"{area}:read" if method in permissions.SAFE_METHODS else f"{area}:write"

@@ -1,0 +1,128 @@
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Scope(models.TextChoices):
+    """What an API token (or a staff role) may do. `<area>:read` and `<area>:write`."""
+
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    STOCK_READ = "stock:read"
+    STOCK_WRITE = "stock:write"
+    CATALOG_READ = "catalog:read"
+    CATALOG_WRITE = "catalog:write"
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
+    SALES_WRITE = "sales:write"
+    RETURNS_WRITE = "returns:write"
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_WRITE = "campaigns:write"
+    EVENTS_WRITE = "events:write"
+
+
+TOKEN_PREFIX = "omni_"
+
+
+def hash_token_secret(secret: str) -> str:
+    # Tokens are 256 bits of randomness, so a fast hash is enough; a password hash would
+    # only slow every request down.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A credential for a POS register or an integration. The secret is shown once."""
+
+    name = models.CharField(max_length=120, help_text="e.g. 'Lisbon register 2' or 'Web shop'")
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list, help_text="e.g. ['sales:write', 'stock:read']")
+    locations = models.ManyToManyField(
+        "inventory.Location",
+        blank=True,
+        related_name="api_tokens",
+        help_text="Empty means every location.",
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def new_credentials() -> tuple[str, str, str]:
+        """(key_id, secret, full token). The full token is `omni_<key_id>_<secret>`."""
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        return key_id, secret, f"{TOKEN_PREFIX}{key_id}_{secret}"
+
+    def secret_matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.secret_hash, hash_token_secret(secret))
+
+
+class Role(models.TextChoices):
+    """Staff roles; each is a Django group of the same name."""
+
+    STORE_ASSOCIATE = "Store associate"
+    STORE_MANAGER = "Store manager"
+    INVENTORY_PLANNER = "Inventory planner"
+    MARKETER = "Marketer"
+    ADMINISTRATOR = "Administrator"
+
+
+class StaffAccess(models.Model):
+    """Which locations a staff user works in, and the one they are working in now."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_access"
+    )
+    locations = models.ManyToManyField("inventory.Location", blank=True, related_name="staff")
+    current_location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "staff access"
+        verbose_name_plural = "staff access"
+
+    def __str__(self) -> str:
+        return f"{self.user} access"
+
+
+class IdempotencyRecord(models.Model):
+    """The first successful response to a write, replayed for the same key."""
+
+    owner = models.CharField(max_length=64, help_text="token:<id> or user:<id>")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=512)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_one_per_owner_key"),
+            models.CheckConstraint(condition=~Q(key=""), name="idempotency_key_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from omni import services
+
+
+@shared_task(name="omni.purge_idempotency_records")
+def purge_idempotency_records() -> int:
+    return services.purge_idempotency_records()
+
+
+@shared_task(name="omni.record_heartbeat")
+def record_heartbeat() -> str:
+    """Beat sends this every minute; the worker stamps the cache, so /healthz can tell
+    that both beat and a worker are alive."""
+    return services.record_heartbeat()
