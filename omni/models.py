@@ -25,7 +25,7 @@ class Scope(models.TextChoices):
     EVENTS_WRITE = "events:write"
 
 
-TOKEN_PREFIX = "omni_"
+TOKEN_PREFIX = "omni_"  # noqa: S105 - a public prefix, not a secret
 
 
 def hash_token_secret(secret: str) -> str:

@@ -81,7 +81,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"\nOmni is running at http://{bind}/admin/  (API docs: http://{bind}/api/docs/)\n"
                 f"Staff login: {username} / {password}\n"
-                "Demo store staff: ana (associate), rui (manager), lena (planner), marta (marketer)\n"
+                "Demo staff: ana (associate), rui (manager), lena (planner), marta (marketer)\n"
                 "Press Ctrl-C to stop web, worker, beat and the embedded servers.\n"
             )
         )
