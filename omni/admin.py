@@ -10,6 +10,10 @@ from omni import services
 from omni.auth import visible_location_ids
 from omni.models import ApiToken, IdempotencyRecord, Scope, StaffAccess
 
+admin.site.site_header = "Omni"
+admin.site.site_title = "Omni back office"
+admin.site.index_title = "Back office"
+
 
 class LocationScopedAdminMixin:
     """Staff of one store see only their stores' rows. Set `location_field` to the path
