@@ -13,3 +13,58 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An Omni API token: `Authorization: Bearer omni_<id>_<secret>`.",
         }
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "example": "insufficient_stock"},
+                "message": {"type": "string"},
+                "details": {"type": "object", "additionalProperties": True},
+            },
+        }
+    },
+}
+
+_ERROR_DESCRIPTIONS = {
+    "400": "Bad input (invalid_input, malformed_request, idempotency_key_required, ...)",
+    "401": "Missing or invalid credentials",
+    "403": "The credentials lack the scope this endpoint needs",
+    "404": "Not found, or outside the caller's locations",
+    "409": "Conflict with the current state (e.g. insufficient_stock, request in progress)",
+    "412": "The resource changed since it was read (stale If-Match)",
+    "422": "A business rule refused the request (e.g. idempotency_key_reused)",
+    "429": "Rate limited; see Retry-After",
+}
+_WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+
+def add_error_responses(result, generator, request, public):
+    """Postprocessing hook: every operation documents the one error shape for the statuses
+    it can return, so clients can rely on it from the schema alone."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in _WRITE_METHODS and method != "get":
+                continue
+            statuses = ["401", "403", "429"]
+            if "{" in path:
+                statuses.append("404")
+            if method in _WRITE_METHODS:
+                statuses += ["400", "409", "422"]
+            if method in {"put", "patch"}:
+                statuses.append("412")
+            else:
+                statuses.append("400")
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                responses.setdefault(
+                    status, {"description": _ERROR_DESCRIPTIONS[status], "content": reference}
+                )
+    return result
