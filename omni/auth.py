@@ -10,6 +10,7 @@ same two questions, asked by views and selectors alike:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import QuerySet
@@ -119,6 +120,26 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, for ledgers and audit rows: a staff user, an API token, or the
+    system (both None)."""
+
+    user: object | None = None
+    token: object | None = None
+
+    @classmethod
+    def of(cls, user) -> Actor:
+        if isinstance(user, TokenUser):
+            return cls(token=user.token)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return cls(user=user)
+        return cls()
+
+
+SYSTEM = Actor()
 
 
 def roles_of(user) -> set[str]:

@@ -6,32 +6,11 @@ goes through `move_stock`, so on hand always equals the sum of the ledger's delt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.db import connection, transaction
 
 from inventory.models import Location, Sku, StockLevel, StockMovement
-from omni.auth import TokenUser
+from omni.auth import SYSTEM, Actor
 from omni.errors import Conflict
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who made a change: a staff user, an API token, or the system (both None)."""
-
-    user: object | None = None
-    token: object | None = None
-
-    @classmethod
-    def of(cls, user) -> Actor:
-        if isinstance(user, TokenUser):
-            return cls(token=user.token)
-        if user is not None and getattr(user, "is_authenticated", False):
-            return cls(user=user)
-        return cls()
-
-
-SYSTEM = Actor()
 
 
 class InsufficientStock(Conflict):

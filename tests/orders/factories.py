@@ -1,0 +1,50 @@
+from decimal import Decimal
+
+import factory
+
+from customers.models import Customer
+from inventory.models import Product, Sku
+from orders.models import DiscountCode, Promotion
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Trail runner {n}")
+    slug = factory.Sequence(lambda n: f"trail-runner-{n}")
+
+
+class SkuFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sku
+
+    product = factory.SubFactory(ProductFactory)
+    code = factory.Sequence(lambda n: f"TR-{n:05d}")
+    price = Decimal("80.00")
+    currency = "EUR"
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    first_name = "Ana"
+    last_name = factory.Sequence(lambda n: f"Silva{n}")
+
+
+class PromotionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Promotion
+
+    name = "Ten percent"
+    kind = Promotion.Kind.PERCENTAGE
+    value = Decimal("10.00")
+
+
+class DiscountCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DiscountCode
+
+    promotion = factory.SubFactory(PromotionFactory)
+    code = factory.Sequence(lambda n: f"SPRING{n}")
