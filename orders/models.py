@@ -271,3 +271,379 @@ class CartLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku_id}"
+
+
+# --- Orders ------------------------------------------------------------------------------
+
+
+class Order(models.Model):
+    """An order from any channel. Its fulfilments say how each part reaches the customer."""
+
+    class Status(models.TextChoices):
+        PLACED = "placed", "Placed"
+        ALLOCATED = "allocated", "Allocated"
+        PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
+        FULFILLED = "fulfilled", "Fulfilled"
+        CANCELLED = "cancelled", "Cancelled"
+        COMPLETED = "completed", "Completed (POS)"
+
+    number = models.CharField(max_length=20, unique=True)
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    channel = models.CharField(max_length=16, choices=SalesChannel.choices)
+    location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The store or register location where it was placed, if any.",
+    )
+    register_token = models.ForeignKey(
+        "omni.ApiToken", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    client_reference = models.CharField(
+        max_length=64, blank=True, help_text="The POS transaction id or web shop order id."
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PLACED)
+    currency = models.CharField(max_length=3, default="EUR")
+    subtotal = models.DecimalField(**MONEY, default=0)
+    discount_total = models.DecimalField(**MONEY, default=0)
+    tax_total = models.DecimalField(**MONEY, default=0)
+    shipping_total = models.DecimalField(**MONEY, default=0)
+    total = models.DecimalField(**MONEY, default=0)
+    discount_code = models.ForeignKey(
+        DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    campaign = models.CharField(max_length=64, blank=True, help_text="Attributed campaign.")
+    notes = models.TextField(blank=True)
+    placed_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-placed_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["register_token", "client_reference"],
+                condition=~Q(client_reference=""),
+                name="order_client_reference_once_per_register",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0) & Q(discount_total__gte=0) & Q(tax_total__gte=0),
+                name="order_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Fulfilment(models.Model):
+    """How a group of an order's lines reaches the customer, from which location."""
+
+    class Method(models.TextChoices):
+        SHIP = "ship", "Ship (warehouse)"
+        SHIP_FROM_STORE = "ship_from_store", "Ship from store"
+        CLICK_AND_COLLECT = "click_and_collect", "Click and collect"
+        CURBSIDE = "curbside", "Curbside"
+        IN_STORE = "in_store", "Taken at the till"
+
+    class Status(models.TextChoices):
+        PLACED = "placed", "Placed"
+        ALLOCATED = "allocated", "Allocated"
+        AWAITING_TRANSFER = "awaiting_transfer", "Awaiting transfer"
+        PICKED = "picked", "Picked"
+        PACKED = "packed", "Packed"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+        COLLECTED = "collected", "Collected"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfilments")
+    method = models.CharField(max_length=20, choices=Method.choices)
+    location = models.ForeignKey(
+        "inventory.Location",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Ships from, or is collected at, this location.",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED)
+    pickup_code = models.CharField(max_length=12, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    pickup_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Curbside: the customer said 'I'm here'."
+    )
+    arrival_note = models.CharField(max_length=200, blank=True, help_text="e.g. bay 3, red car")
+    collected_at = models.DateTimeField(null=True, blank=True)
+    carrier = models.CharField(max_length=60, blank=True)
+    tracking_number = models.CharField(max_length=80, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    sourcing_explanation = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        indexes = [models.Index(fields=["location", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.method}@{self.location_id}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    fulfilment = models.ForeignKey(
+        Fulfilment, null=True, blank=True, on_delete=models.PROTECT, related_name="lines"
+    )
+    sku = models.ForeignKey("inventory.Sku", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    discount = models.DecimalField(**MONEY, default=0)
+    tax = models.DecimalField(**MONEY, default=0)
+    total = models.DecimalField(**MONEY)
+    unit_cost = models.DecimalField(**MONEY, null=True, blank=True)
+    reservation_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0)
+                & Q(discount__gte=0)
+                & Q(tax__gte=0)
+                & Q(total__gte=0),
+                name="order_line_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku_id}"
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CARD = "card", "Card"
+        CASH = "cash", "Cash"
+        WALLET = "wallet", "Wallet"
+        STORE_CREDIT = "store_credit", "Store credit"
+        GIFT_CARD = "gift_card", "Gift card"
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    external_reference = models.CharField(max_length=100, blank=True)
+    credit_account = models.ForeignKey(
+        CreditAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    captured = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.amount} {self.currency}"
+
+
+class OrderEvent(models.Model):
+    """Every status change of an order or one of its fulfilments: who, when, from, to."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    fulfilment = models.ForeignKey(
+        Fulfilment, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_token = models.ForeignKey(
+        "omni.ApiToken", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
+
+
+class Notification(models.Model):
+    """A transactional message to a customer (confirmation, ready for pickup, reminder,
+    expired, shipped). Sent whatever the marketing consent; at most once per key."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=120, unique=True, help_text="e.g. ready:<fulfilment id>")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(max_length=8)
+    template = models.CharField(max_length=40)
+    recipient = models.CharField(max_length=255, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.template} → {self.recipient}"
+
+
+# --- Returns -----------------------------------------------------------------------------
+
+
+class ReturnPolicy(models.Model):
+    """What the retailer accepts back. One default policy; channels may differ."""
+
+    channel = models.CharField(
+        max_length=16,
+        choices=SalesChannel.choices,
+        blank=True,
+        help_text="Empty: the default policy for every channel.",
+    )
+    window_days = models.PositiveSmallIntegerField(default=30)
+    required_condition = models.CharField(max_length=40, default="like new")
+    final_sale_categories = models.ManyToManyField(
+        "inventory.Category", blank=True, related_name="+"
+    )
+    refund_to_original_payment = models.BooleanField(default=True)
+    allows_store_credit = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "return policies"
+        constraints = [
+            models.UniqueConstraint(fields=["channel"], name="one_return_policy_per_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel or 'default'}: {self.window_days} days"
+
+
+class Return(models.Model):
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        RECEIVED = "received", "Received"
+        INSPECTED = "inspected", "Inspected"
+        REFUNDED = "refunded", "Refunded"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class RefundMethod(models.TextChoices):
+        ORIGINAL_PAYMENT = "original_payment", "Original payment"
+        STORE_CREDIT = "store_credit", "Store credit"
+        EXCHANGE = "exchange", "Exchange"
+
+    number = models.CharField(max_length=20, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(max_length=16, choices=SalesChannel.choices)
+    location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Where it was received.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    refund_method = models.CharField(max_length=20, choices=RefundMethod.choices, blank=True)
+    refund_total = models.DecimalField(**MONEY, default=0)
+    policy_verdict = models.JSONField(default=dict, blank=True)
+    override_reason = models.CharField(max_length=200, blank=True)
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    exchange_order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ReturnLine(models.Model):
+    class Condition(models.TextChoices):
+        PENDING = "pending", "Not inspected"
+        RESELLABLE = "resellable", "Resellable"
+        DAMAGED = "damaged", "Damaged"
+        DEFECTIVE = "defective", "Defective"
+
+    return_request = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="returns")
+    quantity = models.PositiveIntegerField()
+    reason = models.CharField(max_length=200, blank=True)
+    condition = models.CharField(
+        max_length=16, choices=Condition.choices, default=Condition.PENDING
+    )
+    refund_amount = models.DecimalField(**MONEY, default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="return_line_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.order_line_id}"
+
+
+class Refund(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    return_request = models.ForeignKey(
+        Return, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    method = models.CharField(max_length=20)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    external_reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} {self.currency}"

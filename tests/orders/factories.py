@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from customers.models import Customer
 from inventory.models import Product, Sku
-from orders.models import DiscountCode, Promotion
+from orders.models import DiscountCode, Fulfilment, Order, Promotion
+from tests.factories import LocationFactory
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -48,3 +50,22 @@ class DiscountCodeFactory(factory.django.DjangoModelFactory):
 
     promotion = factory.SubFactory(PromotionFactory)
     code = factory.Sequence(lambda n: f"SPRING{n}")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    number = factory.Sequence(lambda n: f"OM-{n:06d}")
+    channel = "web"
+    placed_at = factory.LazyFunction(timezone.now)
+    customer = factory.SubFactory(CustomerFactory)
+
+
+class FulfilmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Fulfilment
+
+    order = factory.SubFactory(OrderFactory)
+    method = Fulfilment.Method.CLICK_AND_COLLECT
+    location = factory.SubFactory(LocationFactory)
