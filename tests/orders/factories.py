@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from inventory.models import Product, Sku
-from orders.models import DiscountCode, Fulfilment, Order, Promotion
+from orders.models import DiscountCode, Fulfilment, Order, OrderLine, Promotion
 from tests.factories import LocationFactory
 
 
@@ -69,3 +69,14 @@ class FulfilmentFactory(factory.django.DjangoModelFactory):
     order = factory.SubFactory(OrderFactory)
     method = Fulfilment.Method.CLICK_AND_COLLECT
     location = factory.SubFactory(LocationFactory)
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    sku = factory.SubFactory(SkuFactory)
+    quantity = 2
+    unit_price = Decimal("80.00")
+    total = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)
