@@ -39,6 +39,25 @@ class InsufficientStock(Conflict):
     message = "Not enough stock available."
 
 
+class StaleCount(Conflict):
+    code = "stale_count"
+    message = "On hand changed since the count was started; count again."
+
+
+def availability_line(*, location: Location, sku: Sku, requested: int) -> dict:
+    """What a 409 tells the caller about one line: what was asked and what there is."""
+    level = StockLevel.objects.filter(location=location, sku=sku).first()
+    return {
+        "sku": sku.code,
+        "location": location.code,
+        "requested": requested,
+        "on_hand": level.on_hand if level else 0,
+        "reserved": level.reserved if level else 0,
+        "safety_stock": level.safety_stock if level else 0,
+        "available": level.available if level else 0,
+    }
+
+
 def ensure_stock_level(*, location: Location, sku: Sku) -> StockLevel:
     """The (location, SKU) row, created empty if this SKU was never stocked here."""
     with connection.cursor() as cursor:
@@ -64,6 +83,7 @@ UPDATE inventory_stocklevel
    AND reserved + %(reserved_delta)s <= on_hand + %(delta)s
    AND damaged + %(damaged_delta)s >= 0
    AND on_hand - reserved - safety_stock >= %(require_available)s
+   AND (%(expect_on_hand)s::integer IS NULL OR on_hand = %(expect_on_hand)s::integer)
 RETURNING id, on_hand, reserved, safety_stock
 """
 
@@ -77,6 +97,7 @@ def move_stock(
     reserved_delta: int = 0,
     damaged_delta: int = 0,
     require_available: int = 0,
+    expect_on_hand: int | None = None,
     reason: str = "",
     reference_type: str = "",
     reference_id: str = "",
@@ -86,13 +107,16 @@ def move_stock(
 
     The UPDATE only matches if the result keeps every rule (nothing negative, reserved ≤ on
     hand) and, when `require_available` is set, if that many units were available before
-    it. No match → `InsufficientStock` with the current availability; nothing is written.
+    it. With `expect_on_hand` it also only matches if on hand is exactly that (a count taken
+    against a quantity that has since changed → `StaleCount`). No match → `InsufficientStock`
+    with the current availability per line in `details["lines"]`; nothing is written.
     """
     params = {
         "delta": delta,
         "reserved_delta": reserved_delta,
         "damaged_delta": damaged_delta,
         "require_available": require_available,
+        "expect_on_hand": expect_on_hand,
         "location": location.pk,
         "sku": sku.pk,
     }
@@ -101,14 +125,22 @@ def move_stock(
             cursor.execute(_MOVE_SQL, params)
             row = cursor.fetchone()
         if row is None:
-            level = StockLevel.objects.filter(location=location, sku=sku).first()
-            raise InsufficientStock(
-                sku=sku.code,
-                location=location.code,
+            line = availability_line(
+                location=location,
+                sku=sku,
                 requested=max(-delta, reserved_delta, require_available),
-                on_hand=level.on_hand if level else 0,
-                reserved=level.reserved if level else 0,
-                available=level.available if level else 0,
+            )
+            if expect_on_hand is not None and line["on_hand"] != expect_on_hand:
+                raise StaleCount(expected=expect_on_hand, on_hand=line["on_hand"], lines=[line])
+            # The flat keys predate `lines` and stay for callers that read them.
+            raise InsufficientStock(
+                sku=line["sku"],
+                location=line["location"],
+                requested=line["requested"],
+                on_hand=line["on_hand"],
+                reserved=line["reserved"],
+                available=line["available"],
+                lines=[line],
             )
         stock_level_id, on_hand, _, _ = row
         return StockMovement.objects.create(
