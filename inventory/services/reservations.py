@@ -241,14 +241,26 @@ def _close(
     reservation.needs_resourcing = needs_resourcing
 
 
+def _give_back(reservation: Reservation, **move) -> None:
+    """Run the stock side of ending a reservation. If the stock row refuses, the
+    reservation was most likely closed already (its units given back): say so."""
+    try:
+        move_stock(location=reservation.location, sku=reservation.sku, **move)
+    except InsufficientStock:
+        current = Reservation.objects.filter(pk=reservation.pk).values_list("status", flat=True)
+        current_status = current.first()
+        if current_status != Status.ACTIVE:
+            raise ReservationNotActive(reservation=reservation.pk, status=current_status) from None
+        raise
+
+
 def release_reservation(
     *, reservation: Reservation, reason: str = "", actor: Actor = SYSTEM
 ) -> Reservation:
     """Give the units back to available stock; 409 if it was not active any more."""
     with transaction.atomic():
-        move_stock(
-            location=reservation.location,
-            sku=reservation.sku,
+        _give_back(
+            reservation,
             kind=Kind.RELEASE,
             reserved_delta=-reservation.quantity,
             reason=reason,
@@ -270,9 +282,8 @@ def commit_reservation(
     """Turn held units into a sale: on hand and reserved drop together in one conditional
     UPDATE. An expired (even if not yet swept) or closed reservation is refused with 409."""
     with transaction.atomic():
-        move_stock(
-            location=reservation.location,
-            sku=reservation.sku,
+        _give_back(
+            reservation,
             kind=Kind.SALE,
             delta=-reservation.quantity,
             reserved_delta=-reservation.quantity,
@@ -319,7 +330,8 @@ def expire_reservations(*, now: datetime | None = None, batch_size: int = 500) -
                     ).update(status=Status.EXPIRED, closed_at=now)
                     if not changed:
                         raise _AlreadyClosed
-            except _AlreadyClosed:
+            except (_AlreadyClosed, InsufficientStock):
+                # Committed, released or expired by someone else since we read it.
                 continue
             expired += 1
         if len(due) < batch_size:
