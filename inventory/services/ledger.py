@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 
 from inventory.models import Location, Sku, StockLevel, StockMovement
 from omni.auth import TokenUser
@@ -71,20 +71,33 @@ def ensure_stock_level(*, location: Location, sku: Sku) -> StockLevel:
     return StockLevel.objects.get(location=location, sku=sku)
 
 
+# The conditional UPDATE and its ledger row in one statement: one round trip, atomic on its
+# own (no savepoint needed), and if the UPDATE matches nothing no ledger row is written.
 _MOVE_SQL = """
-UPDATE inventory_stocklevel
-   SET on_hand = on_hand + %(delta)s,
-       reserved = reserved + %(reserved_delta)s,
-       damaged = damaged + %(damaged_delta)s,
-       updated_at = now()
- WHERE location_id = %(location)s AND sku_id = %(sku)s
-   AND on_hand + %(delta)s >= 0
-   AND reserved + %(reserved_delta)s >= 0
-   AND reserved + %(reserved_delta)s <= on_hand + %(delta)s
-   AND damaged + %(damaged_delta)s >= 0
-   AND on_hand - reserved - safety_stock >= %(require_available)s
-   AND (%(expect_on_hand)s::integer IS NULL OR on_hand = %(expect_on_hand)s::integer)
-RETURNING id, on_hand, reserved, safety_stock
+WITH moved AS (
+    UPDATE inventory_stocklevel
+       SET on_hand = on_hand + %(delta)s::integer,
+           reserved = reserved + %(reserved_delta)s::integer,
+           damaged = damaged + %(damaged_delta)s::integer,
+           updated_at = now()
+     WHERE location_id = %(location)s::bigint AND sku_id = %(sku)s::bigint
+       AND on_hand + %(delta)s::integer >= 0
+       AND reserved + %(reserved_delta)s::integer >= 0
+       AND reserved + %(reserved_delta)s::integer <= on_hand + %(delta)s::integer
+       AND damaged + %(damaged_delta)s::integer >= 0
+       AND on_hand - reserved - safety_stock >= %(require_available)s::integer
+       AND (%(expect_on_hand)s::integer IS NULL OR on_hand = %(expect_on_hand)s::integer)
+    RETURNING id, on_hand
+)
+INSERT INTO inventory_stockmovement
+    (stock_level_id, location_id, sku_id, kind, delta, reserved_delta, balance_after, reason,
+     reference_type, reference_id, actor_user_id, actor_token_id, created_at)
+SELECT id, %(location)s::bigint, %(sku)s::bigint, %(kind)s::varchar, %(delta)s::integer,
+       %(reserved_delta)s::integer, on_hand, %(reason)s::varchar, %(reference_type)s::varchar,
+       %(reference_id)s::varchar, %(actor_user)s::integer, %(actor_token)s::bigint,
+       clock_timestamp()
+  FROM moved
+RETURNING id, stock_level_id, balance_after, created_at
 """
 
 
@@ -103,7 +116,7 @@ def move_stock(
     reference_id: str = "",
     actor: Actor = SYSTEM,
 ) -> StockMovement:
-    """Apply one change to a stock level in one conditional UPDATE and write its ledger row.
+    """Apply one change to a stock level and write its ledger row, in one statement.
 
     The UPDATE only matches if the result keeps every rule (nothing negative, reserved ≤ on
     hand) and, when `require_available` is set, if that many units were available before
@@ -119,41 +132,51 @@ def move_stock(
         "expect_on_hand": expect_on_hand,
         "location": location.pk,
         "sku": sku.pk,
+        "kind": kind,
+        "reason": reason,
+        "reference_type": reference_type,
+        "reference_id": str(reference_id),
+        "actor_user": actor.user.pk if actor.user is not None else None,
+        "actor_token": actor.token.pk if actor.token is not None else None,
     }
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_MOVE_SQL, params)
-            row = cursor.fetchone()
-        if row is None:
-            line = availability_line(
-                location=location,
-                sku=sku,
-                requested=max(-delta, reserved_delta, require_available),
-            )
-            if expect_on_hand is not None and line["on_hand"] != expect_on_hand:
-                raise StaleCount(expected=expect_on_hand, on_hand=line["on_hand"], lines=[line])
-            # The flat keys predate `lines` and stay for callers that read them.
-            raise InsufficientStock(
-                sku=line["sku"],
-                location=line["location"],
-                requested=line["requested"],
-                on_hand=line["on_hand"],
-                reserved=line["reserved"],
-                available=line["available"],
-                lines=[line],
-            )
-        stock_level_id, on_hand, _, _ = row
-        return StockMovement.objects.create(
-            stock_level_id=stock_level_id,
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVE_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        line = availability_line(
             location=location,
             sku=sku,
-            kind=kind,
-            delta=delta,
-            reserved_delta=reserved_delta,
-            balance_after=on_hand,
-            reason=reason,
-            reference_type=reference_type,
-            reference_id=str(reference_id),
-            actor_user=actor.user,
-            actor_token=actor.token,
+            requested=max(-delta, reserved_delta, require_available),
         )
+        if expect_on_hand is not None and line["on_hand"] != expect_on_hand:
+            raise StaleCount(expected=expect_on_hand, on_hand=line["on_hand"], lines=[line])
+        # The flat keys predate `lines` and stay for callers that read them.
+        raise InsufficientStock(
+            sku=line["sku"],
+            location=line["location"],
+            requested=line["requested"],
+            on_hand=line["on_hand"],
+            reserved=line["reserved"],
+            available=line["available"],
+            lines=[line],
+        )
+    movement_id, stock_level_id, balance_after, created_at = row
+    movement = StockMovement(
+        id=movement_id,
+        stock_level_id=stock_level_id,
+        location=location,
+        sku=sku,
+        kind=kind,
+        delta=delta,
+        reserved_delta=reserved_delta,
+        balance_after=balance_after,
+        reason=reason,
+        reference_type=reference_type,
+        reference_id=str(reference_id),
+        actor_user=actor.user,
+        actor_token=actor.token,
+        created_at=created_at,
+    )
+    movement._state.adding = False
+    movement._state.db = connection.alias
+    return movement
