@@ -240,3 +240,148 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.delta:+d} {self.sku_id}@{self.location_id}"
+
+
+class Reservation(models.Model):
+    """Units held at one location for a cart, an order or a pickup until they expire.
+
+    While a reservation is active its quantity is counted in the stock level's `reserved`;
+    releasing, expiring or committing it gives that back (committing as a sale). Status only
+    moves forward from `active`, by compare-and-set in `inventory.services.reservations`.
+    """
+
+    class OwnerType(models.TextChoices):
+        CART = "cart", "Cart"
+        ORDER = "order", "Order"
+        PICKUP = "pickup", "Pickup"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RELEASED = "released", "Released"
+        COMMITTED = "committed", "Committed"
+        EXPIRED = "expired", "Expired"
+
+    owner_type = models.CharField(max_length=16, choices=OwnerType.choices)
+    owner_ref = models.CharField(max_length=64, help_text="The cart, order or pickup id.")
+    basket = models.UUIDField(
+        null=True, blank=True, db_index=True, help_text="Lines reserved together."
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="reservations")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField()
+    needs_resourcing = models.BooleanField(
+        default=False,
+        help_text="Released because the store ran out (e.g. a POS sale took the units); "
+        "the owner must source these units elsewhere.",
+    )
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_token = models.ForeignKey(
+        "omni.ApiToken", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner_type", "owner_ref"]),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="active"),
+                name="reservation_active_expiry",
+            ),
+            models.Index(
+                fields=["location", "sku"],
+                condition=Q(status="active"),
+                name="reservation_active_place",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="reservation_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", closed_at__isnull=True)
+                | (~Q(status="active") & Q(closed_at__isnull=False)),
+                name="reservation_closed_when_not_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = f"{self.owner_type}:{self.owner_ref}"
+        return f"{self.quantity}× {self.sku_id}@{self.location_id} for {owner}"
+
+
+class PosStockSale(models.Model):
+    """The stock side of one POS sale, recorded once per (location, POS reference).
+
+    The sale already happened in the store, so it is never refused; `lines` keeps what was
+    sold so a repeated post of the same reference is recognised and answered the same way.
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(max_length=64, help_text="The register's sale id.")
+    lines = models.JSONField(help_text='[{"sku": "CODE", "quantity": 2}, ...]')
+    sold_at = models.DateTimeField(null=True, blank=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_token = models.ForeignKey(
+        "omni.ApiToken", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "POS stock sale"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "reference"], name="pos_sale_once_per_reference"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"POS sale {self.reference}@{self.location_id}"
+
+
+class StockDiscrepancy(models.Model):
+    """Recorded stock and reality disagreed; the store investigates and closes it."""
+
+    class Kind(models.TextChoices):
+        POS_OVERSALE = "pos_oversale", "POS sold more than recorded"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="discrepancies")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    recorded_on_hand = models.IntegerField(help_text="On hand before the event.")
+    quantity = models.PositiveIntegerField(help_text="Units the event needed, e.g. sold.")
+    shortfall = models.PositiveIntegerField(help_text="Units that were not on record.")
+    movement = models.ForeignKey(
+        StockMovement, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reference_type = models.CharField(max_length=32, blank=True)
+    reference_id = models.CharField(max_length=64, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "stock discrepancies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shortfall__gt=0), name="discrepancy_shortfall_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sku_id}@{self.location_id} short {self.shortfall}"

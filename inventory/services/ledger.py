@@ -6,16 +6,37 @@ goes through `move_stock`, so on hand always equals the sum of the ledger's delt
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import connection
 
 from inventory.models import Location, Sku, StockLevel, StockMovement
 from omni.auth import SYSTEM, Actor
 from omni.errors import Conflict
 
 
+
+
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
     message = "Not enough stock available."
+
+
+class StaleCount(Conflict):
+    code = "stale_count"
+    message = "On hand changed since the count was started; count again."
+
+
+def availability_line(*, location: Location, sku: Sku, requested: int) -> dict:
+    """What a 409 tells the caller about one line: what was asked and what there is."""
+    level = StockLevel.objects.filter(location=location, sku=sku).first()
+    return {
+        "sku": sku.code,
+        "location": location.code,
+        "requested": requested,
+        "on_hand": level.on_hand if level else 0,
+        "reserved": level.reserved if level else 0,
+        "safety_stock": level.safety_stock if level else 0,
+        "available": level.available if level else 0,
+    }
 
 
 def ensure_stock_level(*, location: Location, sku: Sku) -> StockLevel:
@@ -31,19 +52,33 @@ def ensure_stock_level(*, location: Location, sku: Sku) -> StockLevel:
     return StockLevel.objects.get(location=location, sku=sku)
 
 
+# The conditional UPDATE and its ledger row in one statement: one round trip, atomic on its
+# own (no savepoint needed), and if the UPDATE matches nothing no ledger row is written.
 _MOVE_SQL = """
-UPDATE inventory_stocklevel
-   SET on_hand = on_hand + %(delta)s,
-       reserved = reserved + %(reserved_delta)s,
-       damaged = damaged + %(damaged_delta)s,
-       updated_at = now()
- WHERE location_id = %(location)s AND sku_id = %(sku)s
-   AND on_hand + %(delta)s >= 0
-   AND reserved + %(reserved_delta)s >= 0
-   AND reserved + %(reserved_delta)s <= on_hand + %(delta)s
-   AND damaged + %(damaged_delta)s >= 0
-   AND on_hand - reserved - safety_stock >= %(require_available)s
-RETURNING id, on_hand, reserved, safety_stock
+WITH moved AS (
+    UPDATE inventory_stocklevel
+       SET on_hand = on_hand + %(delta)s::integer,
+           reserved = reserved + %(reserved_delta)s::integer,
+           damaged = damaged + %(damaged_delta)s::integer,
+           updated_at = now()
+     WHERE location_id = %(location)s::bigint AND sku_id = %(sku)s::bigint
+       AND on_hand + %(delta)s::integer >= 0
+       AND reserved + %(reserved_delta)s::integer >= 0
+       AND reserved + %(reserved_delta)s::integer <= on_hand + %(delta)s::integer
+       AND damaged + %(damaged_delta)s::integer >= 0
+       AND on_hand - reserved - safety_stock >= %(require_available)s::integer
+       AND (%(expect_on_hand)s::integer IS NULL OR on_hand = %(expect_on_hand)s::integer)
+    RETURNING id, on_hand
+)
+INSERT INTO inventory_stockmovement
+    (stock_level_id, location_id, sku_id, kind, delta, reserved_delta, balance_after, reason,
+     reference_type, reference_id, actor_user_id, actor_token_id, created_at)
+SELECT id, %(location)s::bigint, %(sku)s::bigint, %(kind)s::varchar, %(delta)s::integer,
+       %(reserved_delta)s::integer, on_hand, %(reason)s::varchar, %(reference_type)s::varchar,
+       %(reference_id)s::varchar, %(actor_user)s::integer, %(actor_token)s::bigint,
+       clock_timestamp()
+  FROM moved
+RETURNING id, stock_level_id, balance_after, created_at
 """
 
 
@@ -56,51 +91,73 @@ def move_stock(
     reserved_delta: int = 0,
     damaged_delta: int = 0,
     require_available: int = 0,
+    expect_on_hand: int | None = None,
     reason: str = "",
     reference_type: str = "",
     reference_id: str = "",
     actor: Actor = SYSTEM,
 ) -> StockMovement:
-    """Apply one change to a stock level in one conditional UPDATE and write its ledger row.
+    """Apply one change to a stock level and write its ledger row, in one statement.
 
     The UPDATE only matches if the result keeps every rule (nothing negative, reserved ≤ on
     hand) and, when `require_available` is set, if that many units were available before
-    it. No match → `InsufficientStock` with the current availability; nothing is written.
+    it. With `expect_on_hand` it also only matches if on hand is exactly that (a count taken
+    against a quantity that has since changed → `StaleCount`). No match → `InsufficientStock`
+    with the current availability per line in `details["lines"]`; nothing is written.
     """
     params = {
         "delta": delta,
         "reserved_delta": reserved_delta,
         "damaged_delta": damaged_delta,
         "require_available": require_available,
+        "expect_on_hand": expect_on_hand,
         "location": location.pk,
         "sku": sku.pk,
+        "kind": kind,
+        "reason": reason,
+        "reference_type": reference_type,
+        "reference_id": str(reference_id),
+        "actor_user": actor.user.pk if actor.user is not None else None,
+        "actor_token": actor.token.pk if actor.token is not None else None,
     }
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_MOVE_SQL, params)
-            row = cursor.fetchone()
-        if row is None:
-            level = StockLevel.objects.filter(location=location, sku=sku).first()
-            raise InsufficientStock(
-                sku=sku.code,
-                location=location.code,
-                requested=max(-delta, reserved_delta, require_available),
-                on_hand=level.on_hand if level else 0,
-                reserved=level.reserved if level else 0,
-                available=level.available if level else 0,
-            )
-        stock_level_id, on_hand, _, _ = row
-        return StockMovement.objects.create(
-            stock_level_id=stock_level_id,
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVE_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        line = availability_line(
             location=location,
             sku=sku,
-            kind=kind,
-            delta=delta,
-            reserved_delta=reserved_delta,
-            balance_after=on_hand,
-            reason=reason,
-            reference_type=reference_type,
-            reference_id=str(reference_id),
-            actor_user=actor.user,
-            actor_token=actor.token,
+            requested=max(-delta, reserved_delta, require_available),
         )
+        if expect_on_hand is not None and line["on_hand"] != expect_on_hand:
+            raise StaleCount(expected=expect_on_hand, on_hand=line["on_hand"], lines=[line])
+        # The flat keys predate `lines` and stay for callers that read them.
+        raise InsufficientStock(
+            sku=line["sku"],
+            location=line["location"],
+            requested=line["requested"],
+            on_hand=line["on_hand"],
+            reserved=line["reserved"],
+            available=line["available"],
+            lines=[line],
+        )
+    movement_id, stock_level_id, balance_after, created_at = row
+    movement = StockMovement(
+        id=movement_id,
+        stock_level_id=stock_level_id,
+        location=location,
+        sku=sku,
+        kind=kind,
+        delta=delta,
+        reserved_delta=reserved_delta,
+        balance_after=balance_after,
+        reason=reason,
+        reference_type=reference_type,
+        reference_id=str(reference_id),
+        actor_user=actor.user,
+        actor_token=actor.token,
+        created_at=created_at,
+    )
+    movement._state.adding = False
+    movement._state.db = connection.alias
+    return movement

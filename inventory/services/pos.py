@@ -1,0 +1,157 @@
+"""POS direct sales: the stock side of a sale that already happened at the counter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from inventory.models import (
+    Location,
+    PosStockSale,
+    Reservation,
+    Sku,
+    StockDiscrepancy,
+    StockMovement,
+)
+from inventory.services.ledger import SYSTEM, Actor, ensure_stock_level, move_stock
+from inventory.services.reservations import lock_stock_levels, release_unmeetable_reservations
+from inventory.services.stock import InvalidQuantity, require_positive
+from omni.errors import BadRequest, Conflict
+
+REFERENCE_TYPE = "pos_sale"
+
+
+class PosSaleReferenceReused(Conflict):
+    code = "pos_sale_reference_reused"
+    message = "This POS sale reference was already recorded with different lines."
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    sku: Sku
+    quantity: int
+
+
+@dataclass
+class PosSaleResult:
+    sale: PosStockSale
+    movements: list[StockMovement] = field(default_factory=list)
+    discrepancies: list[StockDiscrepancy] = field(default_factory=list)
+    flagged_reservations: list[Reservation] = field(default_factory=list)
+    replayed: bool = False
+
+
+def _canonical(lines: Sequence[SaleLine]) -> list[dict]:
+    merged: dict[str, int] = {}
+    skus: dict[str, Sku] = {}
+    for index, line in enumerate(lines):
+        require_positive(line.quantity, field=f"lines[{index}].quantity")
+        merged[line.sku.code] = merged.get(line.sku.code, 0) + line.quantity
+        skus[line.sku.code] = line.sku
+    return [{"sku": code, "quantity": merged[code]} for code in sorted(merged)]
+
+
+def _replay(sale: PosStockSale, canonical: list[dict]) -> PosSaleResult:
+    if sale.lines != canonical:
+        raise PosSaleReferenceReused(reference=sale.reference, location=sale.location.code)
+    movements = StockMovement.objects.filter(
+        location=sale.location, reference_type=REFERENCE_TYPE, reference_id=sale.reference
+    ).select_related("sku", "location")
+    discrepancies = StockDiscrepancy.objects.filter(
+        location=sale.location, reference_type=REFERENCE_TYPE, reference_id=sale.reference
+    ).select_related("sku", "location")
+    return PosSaleResult(
+        sale=sale, movements=list(movements), discrepancies=list(discrepancies), replayed=True
+    )
+
+
+def record_pos_sale(
+    *,
+    location: Location,
+    reference: str,
+    lines: Sequence[SaleLine],
+    sold_at: datetime | None = None,
+    actor: Actor = SYSTEM,
+) -> PosSaleResult:
+    """Record a sale made at the counter. It already happened, so it is never refused:
+
+    - each line takes what it sold from on hand; if the record shows fewer units than were
+      sold, on hand goes to zero, the sale's ledger row says what was really removed, and a
+      `StockDiscrepancy` is opened for the store to investigate;
+    - reservations at that store that the remaining units can no longer cover are released
+      (newest first) and flagged `needs_resourcing`;
+    - the same (location, reference) recorded again returns the first result and writes
+      nothing; with different lines it is refused (409 `pos_sale_reference_reused`).
+    """
+    reference = str(reference or "").strip()
+    if not reference or len(reference) > 64:
+        raise BadRequest("A POS sale needs its register's reference (1-64 characters).")
+    if not lines:
+        raise InvalidQuantity("A POS sale needs at least one line.", field="lines")
+    canonical = _canonical(lines)
+    sold = {line["sku"]: line["quantity"] for line in canonical}
+    skus = {line.sku.code: line.sku for line in lines}
+
+    with transaction.atomic():
+        try:
+            # Claim the reference first: a concurrent post of the same sale waits here on
+            # the unique index and then replays.
+            with transaction.atomic():
+                sale = PosStockSale.objects.create(
+                    location=location,
+                    reference=reference,
+                    lines=canonical,
+                    sold_at=sold_at,
+                    actor_user=actor.user,
+                    actor_token=actor.token,
+                )
+        except IntegrityError:
+            existing = PosStockSale.objects.select_related("location").get(
+                location=location, reference=reference
+            )
+            return _replay(existing, canonical)
+
+        result = PosSaleResult(sale=sale)
+        for sku in skus.values():
+            ensure_stock_level(location=location, sku=sku)
+        levels = lock_stock_levels((location.pk, sku.pk) for sku in skus.values())
+        for level in sorted(levels.values(), key=lambda level: level.pk):
+            sku = next(s for s in skus.values() if s.pk == level.sku_id)
+            quantity = sold[sku.code]
+            removed = min(quantity, level.on_hand)
+            shortfall = quantity - removed
+            result.flagged_reservations += release_unmeetable_reservations(
+                level=level,
+                on_hand_after=level.on_hand - quantity,
+                reason=f"POS sale {reference} left too few units",
+                actor=actor,
+            )
+            movement = move_stock(
+                location=location,
+                sku=sku,
+                kind=StockMovement.Kind.SALE,
+                delta=-removed,
+                reason=(f"Sold {quantity}, only {removed} on record" if shortfall else "POS sale"),
+                reference_type=REFERENCE_TYPE,
+                reference_id=reference,
+                actor=actor,
+            )
+            result.movements.append(movement)
+            if shortfall:
+                result.discrepancies.append(
+                    StockDiscrepancy.objects.create(
+                        location=location,
+                        sku=sku,
+                        kind=StockDiscrepancy.Kind.POS_OVERSALE,
+                        recorded_on_hand=level.on_hand,
+                        quantity=quantity,
+                        shortfall=shortfall,
+                        movement=movement,
+                        reference_type=REFERENCE_TYPE,
+                        reference_id=reference,
+                    )
+                )
+        return result
