@@ -215,6 +215,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerChannelEnum": "customers.models.Channel",
+        "ConsentChannelEnum": "customers.models.ConsentChannel",
+        "IdentityKindEnum": "customers.models.IdentityKind",
+        "AddressKindEnum": "customers.models.AddressKind",
+    },
 }
 
 # Requests per minute for a principal with no limit of its own.
