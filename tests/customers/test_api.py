@@ -186,7 +186,8 @@ def test_addresses_keep_one_default_per_kind(register, ana):
     url = f"{API}{ana.public_id}/addresses/"
     address = {"kind": "shipping", "line1": "Rua Garrett 1", "city": "Lisboa", "country": "pt"}
     first = register.post(url, address, format="json").json()
-    assert first["is_default"] is True and first["country"] == "PT"
+    assert first["is_default"] is True
+    assert first["country"] == "PT"
     second = register.post(url, {**address, "line1": "Rua Augusta 2"}, format="json").json()
     assert second["is_default"] is False
     register.patch(f"{url}{second['id']}/", {"is_default": True}, format="json")
@@ -216,7 +217,8 @@ def test_export_needs_write_scope_and_erase_is_409_while_a_guard_refuses(registe
 
     erased = register.post(f"{API}{ana.public_id}/erase/", {"reason": "asked"}, format="json")
     assert erased.status_code == 200
-    assert erased.json()["first_name"] == "" and erased.json()["identities"] == []
+    assert erased.json()["first_name"] == ""
+    assert erased.json()["identities"] == []
 
 
 @pytest.mark.django_db

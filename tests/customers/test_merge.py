@@ -89,10 +89,12 @@ def test_merge_moves_identities_own_rows_and_every_participants_rows_and_unmerge
     assert has_marketing_consent(web, "post")
     assert set(notebook.rows.values()) == {web.pk}
     web.refresh_from_db()
-    assert web.city == "Lisboa" and str(web.birth_date) == "1990-04-02"
+    assert web.city == "Lisboa"
+    assert str(web.birth_date) == "1990-04-02"
     assert lookup_customer(kind="loyalty_card", value="OMN0001") == web
     assert resolve_customer(store.public_id) == web
-    assert merge.merged_by == clerk and merge.reason == "same person"
+    assert merge.merged_by == clerk
+    assert merge.reason == "same person"
     assert merge.moved["tests.notebook"] == {"rows": ["case-1", "case-2"]}
 
     unmerge_customers(merge=merge, reason="two different Anas", user=clerk)
@@ -106,9 +108,11 @@ def test_merge_moves_identities_own_rows_and_every_participants_rows_and_unmerge
     assert Address.objects.get(pk=store_address.pk).customer == store
     assert Address.objects.get(pk=store_address.pk).is_default
     assert Preferences.objects.get().customer == store
-    assert has_marketing_consent(store, "post") and not has_marketing_consent(web, "post")
+    assert has_marketing_consent(store, "post")
+    assert not has_marketing_consent(web, "post")
     assert notebook.rows == {"case-1": store.pk, "case-2": store.pk, "case-3": web.pk}
-    assert web.city == "" and web.birth_date is None
+    assert web.city == ""
+    assert web.birth_date is None
     assert CustomerMerge.objects.get().unmerged_at is not None
 
 

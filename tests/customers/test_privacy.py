@@ -61,7 +61,8 @@ def test_erase_anonymises_personal_data_keeps_the_customer_row_and_is_audited(an
     assert not has_marketing_consent(ana, "email")
     assert not ana.consent_events.exclude(ip_address=None).exists()
     audit = PrivacyRequest.objects.get(kind="erase")
-    assert audit.requested_by == dpo and audit.details["identities"] == 2
+    assert audit.requested_by == dpo
+    assert audit.details["identities"] == 2
 
 
 @pytest.mark.django_db
@@ -74,6 +75,7 @@ def test_erase_is_refused_while_a_guard_objects_and_changes_nothing(ana):
         hooks._erase_guards.pop("tests.orders")
     assert refused.value.details["refused_by"] == {"tests.orders": "order 1042 is still open"}
     ana.refresh_from_db()
-    assert ana.first_name == "Ana" and ana.erased_at is None
+    assert ana.first_name == "Ana"
+    assert ana.erased_at is None
     assert lookup_customer(kind="email", value="ana@example.com") == ana
     assert not PrivacyRequest.objects.filter(kind="erase").exists()
