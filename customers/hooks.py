@@ -43,3 +43,78 @@ def register_identity_listener(name: str, listener: Callable) -> None:
 
 def identity_listeners() -> list[Callable]:
     return [_identity_listeners[name] for name in sorted(_identity_listeners)]
+
+
+# --- Privacy --------------------------------------------------------------------------------
+# Export sections: `fn(customer) -> JSON-serialisable` adds `name` to the export document.
+# Erase guards: `fn(customer) -> str | None`; a string is the reason the erasure is refused
+# (e.g. "order 1042 is still open"). Erase steps: `fn(customer)` anonymises the part's own
+# rows inside the erase transaction (e.g. support case messages).
+
+_export_sections: dict[str, Callable] = {}
+_erase_guards: dict[str, Callable] = {}
+_erase_steps: dict[str, Callable] = {}
+
+
+def register_export_section(name: str, fn: Callable) -> None:
+    _export_sections[name] = fn
+
+
+def export_sections() -> list[tuple[str, Callable]]:
+    return [(name, _export_sections[name]) for name in sorted(_export_sections)]
+
+
+def register_erase_guard(name: str, fn: Callable) -> None:
+    _erase_guards[name] = fn
+
+
+def erase_guards() -> list[tuple[str, Callable]]:
+    return [(name, _erase_guards[name]) for name in sorted(_erase_guards)]
+
+
+def register_erase_step(name: str, fn: Callable) -> None:
+    _erase_steps[name] = fn
+
+
+def erase_steps() -> list[tuple[str, Callable]]:
+    return [(name, _erase_steps[name]) for name in sorted(_erase_steps)]
+
+
+# --- The customer 360 page ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Panel360:
+    """A block of the admin's customer 360 page: `template` is rendered with the page's
+    context plus whatever `context_fn(customer, request)` returns (a dict). Lower `order`
+    renders first."""
+
+    name: str
+    template: str
+    context_fn: Callable
+    title: str = ""
+    order: int = 100
+
+
+_panels_360: dict[str, Panel360] = {}
+
+# Slots the 360 page reserves for parts of Omni that register their panel later; an empty
+# slot renders as a marked placeholder so a clerk knows what will appear there.
+PANEL_SLOTS_360 = {
+    "loyalty": "Loyalty balance and tier",
+    "metrics": "Metrics and lifecycle stage",
+    "orders": "Orders and returns across channels",
+    "carts": "Open carts",
+    "cases": "Support cases",
+    "timeline": "Timeline",
+}
+
+
+def register_360_panel(
+    name: str, template: str, context_fn: Callable, *, title: str = "", order: int = 100
+) -> None:
+    _panels_360[name] = Panel360(name, template, context_fn, title or name.title(), order)
+
+
+def panels_360() -> list[Panel360]:
+    return sorted(_panels_360.values(), key=lambda panel: (panel.order, panel.name))

@@ -219,6 +219,12 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "omni.schema.add_error_responses",
     ],
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerChannelEnum": "customers.models.Channel",
+        "ConsentChannelEnum": "customers.models.ConsentChannel",
+        "IdentityKindEnum": "customers.models.IdentityKind",
+        "AddressKindEnum": "customers.models.AddressKind",
+    },
 }
 
 # Requests per minute for a principal with no limit of its own.

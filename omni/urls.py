@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url=static("omni/favicon.svg"), permanent=True)),
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("", include("customers.public")),
 ]
 
 handler400 = "omni.errors.handler400"

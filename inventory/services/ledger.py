@@ -13,8 +13,6 @@ from omni.auth import SYSTEM, Actor
 from omni.errors import Conflict
 
 
-
-
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
     message = "Not enough stock available."

@@ -1,0 +1,114 @@
+"""Reads that are more than one filter: finding customers by what a clerk types, and
+duplicate suggestions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from customers.models import Customer, DuplicateSuggestion, Identity
+from customers.services.identity import IdentityKey, normalise_identity
+from omni.errors import DomainError
+
+# Countries of the stores the search tries for a phone typed without its country code.
+SEARCH_PHONE_REGIONS = ("PT", "ES", "DE", "GB")
+
+
+def identity_keys_for_term(term: str, regions=SEARCH_PHONE_REGIONS) -> list[IdentityKey]:
+    """Every identity a typed search term could be: an email in any case, a phone in any
+    format (with or without country code), a card number with spaces, a raw id."""
+    term = term.strip()
+    keys: list[IdentityKey] = []
+
+    def add(kind: str, value: str, region: str | None = None) -> None:
+        try:
+            key = normalise_identity(kind, value, region=region)
+        except DomainError:
+            return
+        if key not in keys:
+            keys.append(key)
+
+    if "@" in term:
+        add(Identity.Kind.EMAIL, term)
+    if sum(char.isdigit() for char in term) >= 6:
+        add(Identity.Kind.PHONE, term)
+        for region in regions:
+            add(Identity.Kind.PHONE, term, region)
+    for kind in (
+        Identity.Kind.LOYALTY_CARD,
+        Identity.Kind.WEB_ACCOUNT,
+        Identity.Kind.APP_INSTALL,
+        Identity.Kind.POS_REF,
+    ):
+        add(kind, term)
+    return keys
+
+
+def search_customers(term: str, queryset: QuerySet | None = None) -> QuerySet:
+    """Customers matching a term by any identity or by name ("ana silva" finds Ana Silva)."""
+    queryset = queryset if queryset is not None else Customer.objects.all()
+    term = term.strip()
+    if not term:
+        return queryset
+    identity_q = Q(pk__in=[])
+    for key in identity_keys_for_term(term):
+        identity_q |= Q(kind=key.kind, namespace=key.namespace, value=key.value)
+    identity_q |= Q(kind=Identity.Kind.EXTERNAL, value=term)
+    owner_ids = Identity.objects.filter(identity_q).values("customer_id")
+    name_q = Q()
+    for word in term.split():
+        name_q &= Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
+    return queryset.filter(Q(pk__in=owner_ids) | name_q)
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    first_id: int
+    second_id: int
+    reason: str
+    suggestion_id: int | None = None
+
+
+_SAME_VALUE_ACROSS_KINDS = """
+SELECT LEAST(a.customer_id, b.customer_id), GREATEST(a.customer_id, b.customer_id),
+       'same ' || a.kind || ' given as ' || b.kind
+FROM customers_identity a
+JOIN customers_identity b
+  ON lower(b.value) = a.value AND b.kind <> a.kind AND b.customer_id <> a.customer_id
+WHERE a.kind IN ('email', 'phone')
+"""
+
+_SAME_NAME_AND_POSTCODE = """
+SELECT LEAST(a.id, b.id), GREATEST(a.id, b.id), 'same name and postcode'
+FROM customers_customer a
+JOIN customers_customer b
+  ON a.id < b.id
+ AND lower(a.first_name) = lower(b.first_name) AND lower(a.last_name) = lower(b.last_name)
+ AND replace(upper(a.postcode), ' ', '') = replace(upper(b.postcode), ' ', '')
+WHERE a.postcode <> '' AND a.last_name <> ''
+  AND a.merged_into_id IS NULL AND b.merged_into_id IS NULL
+  AND a.erased_at IS NULL AND b.erased_at IS NULL
+"""
+
+
+def duplicate_suggestions(*, limit: int = 200) -> list[DuplicatePair]:
+    """Pairs that look like one person: recorded suggestions still open, the same email or
+    phone held as another kind by someone else, and the same name at the same postcode.
+    Dismissed and merged pairs are left out."""
+    pairs: dict[tuple[int, int], DuplicatePair] = {}
+    closed = set()
+    for suggestion in DuplicateSuggestion.objects.order_by("-created_at"):
+        key = (suggestion.first_id, suggestion.second_id)
+        if suggestion.status != DuplicateSuggestion.Status.OPEN:
+            closed.add(key)
+            continue
+        pairs[key] = DuplicatePair(*key, suggestion.reason, suggestion.pk)
+    with connection.cursor() as cursor:
+        for sql in (_SAME_VALUE_ACROSS_KINDS, _SAME_NAME_AND_POSTCODE):
+            cursor.execute(f"{sql} LIMIT %s", [limit])  # noqa: S608 - constant SQL
+            for first, second, reason in cursor.fetchall():
+                if (first, second) not in closed:
+                    pairs.setdefault((first, second), DuplicatePair(first, second, reason))
+    return list(pairs.values())[:limit]

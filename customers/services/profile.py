@@ -1,0 +1,135 @@
+"""Preferences and addresses.
+
+Rules kept here:
+- A customer has at most one default address per kind (billing, shipping): a partial
+  unique constraint; making one the default clears the other in the same transaction.
+- Quiet hours default to 21:00–08:00 in the customer's own time zone.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+
+from customers.models import Address, Customer, Preferences
+from customers.services.identity import follow_merges, normalise_phone
+from omni.errors import BadRequest
+
+PREFERENCE_FIELDS = (
+    "email_frequency",
+    "preferred_channel",
+    "quiet_hours_start",
+    "quiet_hours_end",
+    "interests",
+    "categories",
+    "language",
+)
+ADDRESS_FIELDS = (
+    "kind",
+    "is_default",
+    "recipient",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postcode",
+    "country",
+    "phone",
+)
+
+
+def preferences_of(customer: Customer) -> Preferences:
+    """The stored preferences, or unsaved defaults when the customer gave none."""
+    return Preferences.objects.filter(customer=customer).first() or Preferences(customer=customer)
+
+
+def update_preferences(*, customer: Customer, **changes: Any) -> Preferences:
+    """Set some preferences; the others keep their value (or default)."""
+    unknown = sorted(set(changes) - set(PREFERENCE_FIELDS))
+    if unknown:
+        raise BadRequest("Unknown preference fields.", fields=unknown)
+    customer = follow_merges(customer)
+    with transaction.atomic():
+        preferences, _ = Preferences.objects.select_for_update().get_or_create(customer=customer)
+        for name, value in changes.items():
+            setattr(preferences, name, value)
+        preferences.save()
+    return preferences
+
+
+def quiet_hours(customer: Customer) -> tuple[datetime.time, datetime.time, str]:
+    """(start, end, time zone) in which nothing may be sent to this customer."""
+    preferences = preferences_of(customer)
+    return preferences.quiet_hours_start, preferences.quiet_hours_end, customer.time_zone
+
+
+def _clean_address(fields: dict[str, Any], region: str | None) -> dict[str, Any]:
+    unknown = sorted(set(fields) - set(ADDRESS_FIELDS))
+    if unknown:
+        raise BadRequest("Unknown address fields.", fields=unknown)
+    cleaned = dict(fields)
+    if cleaned.get("country"):
+        cleaned["country"] = cleaned["country"].upper()
+    if cleaned.get("phone"):
+        cleaned["phone"] = normalise_phone(
+            cleaned["phone"], region=cleaned.get("country") or region
+        )
+    return cleaned
+
+
+def _clear_other_defaults(address: Address) -> None:
+    Address.objects.filter(
+        customer_id=address.customer_id, kind=address.kind, is_default=True
+    ).exclude(pk=address.pk).update(is_default=False)
+
+
+def add_address(*, customer: Customer, **fields: Any) -> Address:
+    """Add an address; the first of its kind becomes the default."""
+    customer = follow_merges(customer)
+    cleaned = _clean_address(fields, customer.country)
+    with transaction.atomic():
+        # Lock the customer so two concurrent "first address" calls agree on the default.
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        has_default = Address.objects.filter(
+            customer=customer, kind=cleaned.get("kind"), is_default=True
+        ).exists()
+        if not has_default:
+            cleaned["is_default"] = True
+        address = Address(customer=customer, **cleaned)
+        address.full_clean(exclude=["customer"])
+        if address.is_default:
+            Address.objects.filter(customer=customer, kind=address.kind, is_default=True).update(
+                is_default=False
+            )
+        address.save()
+    return address
+
+
+def update_address(*, address: Address, **fields: Any) -> Address:
+    cleaned = _clean_address(fields, address.customer.country)
+    with transaction.atomic():
+        address = Address.objects.select_for_update().get(pk=address.pk)
+        for name, value in cleaned.items():
+            setattr(address, name, value)
+        address.full_clean(exclude=["customer"])
+        if address.is_default:
+            _clear_other_defaults(address)
+        address.save()
+    return address
+
+
+def delete_address(*, address: Address) -> None:
+    with transaction.atomic():
+        was_default = address.is_default
+        address.delete()
+        if was_default:
+            # The newest remaining address of that kind takes over as default.
+            heir = (
+                Address.objects.filter(customer_id=address.customer_id, kind=address.kind)
+                .order_by("-created_at")
+                .first()
+            )
+            if heir is not None:
+                Address.objects.filter(pk=heir.pk).update(is_default=True)
