@@ -77,10 +77,11 @@ def place(code: str, **flags) -> Location:
 def stock(location: Location, sku: Sku, on_hand: int, **extra) -> StockLevel:
     """Receive `on_hand` units through the ledger (so on hand == ledger sum)."""
     level = ensure_stock_level(location=location, sku=sku)
-    if extra:
-        StockLevel.objects.filter(pk=level.pk).update(**extra)
     if on_hand:
         move_stock(location=location, sku=sku, kind=StockMovement.Kind.RECEIPT, delta=on_hand)
+    if extra:
+        # Safety stock, reorder point (and, in tests only, reserved units) set directly.
+        StockLevel.objects.filter(pk=level.pk).update(**extra)
     level.refresh_from_db()
     return level
 
