@@ -385,3 +385,79 @@ class StockDiscrepancy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sku_id}@{self.location_id} short {self.shortfall}"
+
+
+class Transfer(models.Model):
+    """Stock moving between two locations: requested → picked → in transit → received →
+    closed (or cancelled before it ships). Status only changes through
+    `inventory.services.transfers`, by compare-and-set against `TRANSITIONS` there."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        PICKED = "picked", "Picked"
+        IN_TRANSIT = "in_transit", "In transit"
+        PARTIALLY_RECEIVED = "partially_received", "Partially received"
+        RECEIVED = "received", "Received"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    source = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_out")
+    destination = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_in")
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.REQUESTED, db_index=True
+    )
+    expected_arrival = models.DateField(
+        null=True, blank=True, help_text="When the destination can expect it (set on shipping)."
+    )
+    note = models.CharField(max_length=200, blank=True)
+    reference = models.CharField(
+        max_length=64, blank=True, help_text="Why it exists, e.g. order:123 or replenishment."
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    picked_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source=F("destination")), name="transfer_not_to_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer #{self.pk} {self.source_id}→{self.destination_id} ({self.status})"
+
+
+class TransferLine(models.Model):
+    """One SKU on a transfer. `discrepancy` = shipped − received, recorded on receipt."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="+")
+    quantity_requested = models.PositiveIntegerField()
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_received = models.PositiveIntegerField(default=0)
+    discrepancy = models.IntegerField(default=0)
+    discrepancy_note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["transfer_id", "sku_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "sku"], name="transfer_one_line_per_sku"),
+            models.CheckConstraint(
+                condition=Q(quantity_requested__gt=0), name="transfer_line_requested_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity_shipped")),
+                name="transfer_line_received_within_shipped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id} × {self.quantity_requested}"

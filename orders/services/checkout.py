@@ -139,11 +139,14 @@ def _load_skus(lines: Sequence[LineRequest]) -> dict[str, Sku]:
     if missing:
         raise UnknownSku(skus=missing)
     for index, line in enumerate(lines):
-        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not (
-            0 < line.quantity <= 999
+        if (
+            isinstance(line.quantity, bool)
+            or not isinstance(line.quantity, int)
+            or not (0 < line.quantity <= 999)
         ):
-            raise BadRequest("Quantities are whole numbers from 1 to 999.",
-                             field=f"lines[{index}].quantity")
+            raise BadRequest(
+                "Quantities are whole numbers from 1 to 999.", field=f"lines[{index}].quantity"
+            )
     return skus
 
 
@@ -165,8 +168,7 @@ def _allocate_discount(lines: list[OrderLine], discount: Decimal, eligible: set[
 def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
     """Place an order from any channel; see the module docstring for the rules kept."""
     if request.channel not in SalesChannel.values:
-        raise BadRequest("Unknown channel.", channel=request.channel,
-                         known=SalesChannel.values)
+        raise BadRequest("Unknown channel.", channel=request.channel, known=SalesChannel.values)
     skus = _load_skus(request.lines)
     quantities: dict[str, int] = {}
     for line in request.lines:
@@ -229,15 +231,23 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
                     )
                 )
         priced = [
-            PricedLine(sku_id=line.sku_id, category_id=line.sku.product.category_id,
-                       quantity=line.quantity, unit_price=line.unit_price)
+            PricedLine(
+                sku_id=line.sku_id,
+                category_id=line.sku.product.category_id,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
             for line in lines
         ]
         subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
         discount = Decimal(0)
         if request.discount_code:
-            quote = quote_discount(code=request.discount_code, lines=priced,
-                                   currency=request.currency, customer=customer)
+            quote = quote_discount(
+                code=request.discount_code,
+                lines=priced,
+                currency=request.currency,
+                customer=customer,
+            )
             discount = quote.discount
             eligible = {line.sku_id for line in priced}
             _allocate_discount(lines, discount, eligible)
@@ -252,16 +262,29 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
         order.total = subtotal - discount
         order.tax_total = sum((line.tax for line in lines), Decimal(0))
         order.status = Order.Status.ALLOCATED
-        order.save(update_fields=["subtotal", "discount_total", "total", "tax_total", "status",
-                                  "discount_code"])
+        order.save(
+            update_fields=[
+                "subtotal",
+                "discount_total",
+                "total",
+                "tax_total",
+                "status",
+                "discount_code",
+            ]
+        )
         _record_payments(order=order, payments=request.payments)
         OrderEvent.objects.create(
-            order=order, kind="order.placed", to_status=order.status,
-            data={"fulfilments": [
-                {"method": part.method, "location": part.location.code, "why": part.reasons}
-                for part in plan
-            ]},
-            actor_user=actor.user, actor_token=actor.token,
+            order=order,
+            kind="order.placed",
+            to_status=order.status,
+            data={
+                "fulfilments": [
+                    {"method": part.method, "location": part.location.code, "why": part.reasons}
+                    for part in plan
+                ]
+            },
+            actor_user=actor.user,
+            actor_token=actor.token,
         )
         transaction.on_commit(partial(_after_placed, order_id=order.pk))
     return order
@@ -274,9 +297,14 @@ def _record_payments(*, order: Order, payments: Sequence[PaymentRequest]) -> Non
     if paid != order.total:
         raise PaymentMismatch(total=str(order.total), paid=str(paid))
     Payment.objects.bulk_create(
-        Payment(order=order, method=payment.method, amount=payment.amount,
-                currency=order.currency, external_reference=payment.external_reference,
-                captured=payment.captured)
+        Payment(
+            order=order,
+            method=payment.method,
+            amount=payment.amount,
+            currency=order.currency,
+            external_reference=payment.external_reference,
+            captured=payment.captured,
+        )
         for payment in payments
     )
 
@@ -284,4 +312,3 @@ def _record_payments(*, order: Order, payments: Sequence[PaymentRequest]) -> Non
 def _after_placed(*, order_id: int) -> None:
     order = Order.objects.get(pk=order_id)
     notify_customer(order=order, template="order_confirmation", key=f"confirmation:{order.pk}")
-
