@@ -229,6 +229,8 @@ SPECTACULAR_SETTINGS = {
 
 # Requests per minute for a principal with no limit of its own.
 OMNI_DEFAULT_RATE_LIMIT = env.int("OMNI_DEFAULT_RATE_LIMIT", default=1200)
+# Prices include VAT at this rate; orders show the tax inside each line.
+OMNI_VAT_RATE = env.str("OMNI_VAT_RATE", default="0.23")
 # How long a stored idempotent response is kept (at least 24 hours).
 OMNI_IDEMPOTENCY_TTL = timedelta(hours=env.int("OMNI_IDEMPOTENCY_TTL_HOURS", default=48))
 

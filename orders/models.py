@@ -391,6 +391,14 @@ class Fulfilment(models.Model):
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     sourcing_explanation = models.JSONField(default=list, blank=True)
+    transfer = models.ForeignKey(
+        "inventory.Transfer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Brings units this pickup store lacked.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -24,6 +24,8 @@ from customers.models import Customer
 from customers.services.identity import resolve_customer, resolve_or_create
 from inventory.models import Location, Reservation, Sku
 from inventory.services.reservations import BasketLine, reserve_basket
+from inventory.services.transfers import LineRequest as TransferLineRequest
+from inventory.services.transfers import create_transfer
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, NotFound, RuleBroken
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
@@ -198,7 +200,7 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
         )
         reservations = reserve_basket(
             lines=[
-                BasketLine(location=part.location, sku=sku, quantity=quantity)
+                BasketLine(location=part.source, sku=sku, quantity=quantity)
                 for part in plan
                 for sku, quantity in part.items
             ],
@@ -208,13 +210,19 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
             actor=actor,
         )
         held = {(r.location_id, r.sku_id): r.pk for r in reservations}
+        transfers = _request_transfers(order=order, plan=plan, actor=actor)
         lines: list[OrderLine] = []
         for part in plan:
             fulfilment = Fulfilment.objects.create(
                 order=order,
                 method=part.method,
                 location=part.location,
-                status=Fulfilment.Status.ALLOCATED,
+                status=(
+                    Fulfilment.Status.AWAITING_TRANSFER
+                    if part.needs_transfer
+                    else Fulfilment.Status.ALLOCATED
+                ),
+                transfer_id=transfers.get(part.source.pk),
                 sourcing_explanation=part.reasons,
             )
             for sku, quantity in part.items:
@@ -227,7 +235,7 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
                         unit_price=sku.price,
                         unit_cost=sku.cost,
                         total=Decimal(0),
-                        reservation_id=held[(part.location.pk, sku.pk)],
+                        reservation_id=held[(part.source.pk, sku.pk)],
                     )
                 )
         priced = [
@@ -288,6 +296,24 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
         )
         transaction.on_commit(partial(_after_placed, order_id=order.pk))
     return order
+
+
+def _request_transfers(*, order: Order, plan, actor: Actor) -> dict[int, int]:
+    """Units a pickup store lacks travel there by transfer; the units stay reserved at
+    the source for this order until the transfer ships."""
+    transfers = {}
+    for part in plan:
+        if not part.needs_transfer:
+            continue
+        transfer = create_transfer(
+            source=part.source,
+            destination=part.location,
+            lines=[TransferLineRequest(sku=sku, quantity=quantity) for sku, quantity in part.items],
+            reference=f"order:{order.number}",
+            actor=actor,
+        )
+        transfers[part.source.pk] = transfer.pk
+    return transfers
 
 
 def _record_payments(*, order: Order, payments: Sequence[PaymentRequest]) -> None:
