@@ -215,6 +215,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Choice sets that share a field name ("kind", "status") get their own schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "customers.models.Channel",
+        "CaseStatusEnum": "customers.models.CaseStatus",
+        "CaseMessageKindEnum": "customers.models.CaseMessage.Kind",
+        "FeedbackKindEnum": "customers.models.Feedback.Kind",
+        "LoyaltyEntryKindEnum": "customers.models.LoyaltyEntry.Kind",
+        "TimelineKindEnum": "customers.models.TimelineEntry.Kind",
+    },
 }
 
 # Requests per minute for a principal with no limit of its own.
