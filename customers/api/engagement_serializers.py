@@ -86,7 +86,7 @@ class EarnIn(serializers.Serializer):
     reference_id = serializers.CharField(max_length=100)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
     points = serializers.IntegerField(min_value=1, required=False)
-    reason = serializers.CharField(max_length=255, required=False, default="")
+    reason = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
 
     def validate(self, attrs):
         if ("amount" in attrs) == ("points" in attrs):
@@ -96,9 +96,13 @@ class EarnIn(serializers.Serializer):
 
 class RedeemIn(serializers.Serializer):
     points = serializers.IntegerField(min_value=1)
-    reference_type = serializers.CharField(max_length=32, required=False, default="")
-    reference_id = serializers.CharField(max_length=100, required=False, default="")
-    reason = serializers.CharField(max_length=255, required=False, default="")
+    reference_type = serializers.CharField(
+        max_length=32, required=False, default="", allow_blank=True
+    )
+    reference_id = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True
+    )
+    reason = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
 
 
 class AdjustIn(serializers.Serializer):
@@ -182,7 +186,9 @@ class CaseIn(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     body = serializers.CharField(required=False, default="", allow_blank=True)
     priority = serializers.ChoiceField(choices=CasePriority.choices, default=CasePriority.NORMAL)
-    order_reference = serializers.CharField(max_length=100, required=False, default="")
+    order_reference = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True
+    )
     location = LocationCodeField()
     assignee = StaffUserField(required=False, allow_null=True)
 
@@ -203,7 +209,9 @@ class CaseAssignIn(serializers.Serializer):
 class CaseMessageIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=CaseMessage.Kind.choices)
     body = serializers.CharField()
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False, default="")
+    channel = serializers.ChoiceField(
+        choices=Channel.choices, required=False, default="", allow_blank=True
+    )
 
 
 # --- feedback ---
@@ -214,8 +222,12 @@ class FeedbackIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Feedback.Kind.choices)
     score = serializers.IntegerField()
     comment = serializers.CharField(required=False, default="", allow_blank=True)
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False, default="")
-    order_reference = serializers.CharField(max_length=100, required=False, default="")
+    channel = serializers.ChoiceField(
+        choices=Channel.choices, required=False, default="", allow_blank=True
+    )
+    order_reference = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True
+    )
     case = serializers.PrimaryKeyRelatedField(
         queryset=SupportCase.objects.all(), required=False, allow_null=True
     )
@@ -250,13 +262,17 @@ class EventIn(serializers.Serializer):
     type = serializers.ChoiceField(choices=ActivityEvent.Type.choices)
     occurred_at = serializers.DateTimeField()
     channel = serializers.ChoiceField(choices=[Channel.WEB, Channel.APP, Channel.STORE])
-    device_id = serializers.CharField(max_length=255, required=False, default="")
-    email = serializers.CharField(max_length=254, required=False, default="")
+    device_id = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, default="", allow_blank=True)
     phone = serializers.CharField(
-        max_length=32, required=False, default="", help_text="E.164, e.g. +351912345678."
+        max_length=32,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="E.164, e.g. +351912345678.",
     )
     customer = serializers.UUIDField(required=False, allow_null=True, default=None)
-    location = serializers.SlugField(max_length=32, required=False, default="")
+    location = serializers.SlugField(max_length=32, required=False, default="", allow_blank=True)
     properties = serializers.DictField(required=False, default=dict)
 
     def validate(self, attrs):
