@@ -7,7 +7,9 @@ their services.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html
 
 from customers.models import (
@@ -38,6 +40,9 @@ class CaseMessageInline(admin.TabularInline):
     fields = ["created_at", "kind", "author_label", "channel", "body"]
     readonly_fields = ["created_at", "author_label"]
     ordering = ["created_at", "id"]
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 70})}
+    }
 
     def has_change_permission(self, request, obj=None) -> bool:
         # The thread is append-only: staff add messages, they never rewrite them.
@@ -101,6 +106,11 @@ class SupportCaseAdmin(CustomerContextMixin, admin.ModelAdmin):
         ),
     ]
     inlines = [CaseMessageInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A case is part of the customer's history: close it, never delete it.
+        return False
+
     actions = ["mark_pending", "mark_resolved", "mark_closed", "reopen", "assign_to_me"]
     date_hierarchy = "created_at"
 
@@ -121,7 +131,7 @@ class SupportCaseAdmin(CustomerContextMixin, admin.ModelAdmin):
             ", ".join(str(identity) for identity in customer.identities.all()) or "—",
             f"{account.balance} points, {account.get_tier_display()}" if account else "—",
             (
-                f"{metrics.get_lifecycle_stage_display()}, {metrics.order_count} orders"
+                f"{metrics.get_lifecycle_stage_display()}, {metrics.order_count} order(s)"
                 if metrics
                 else "—"
             ),
@@ -130,7 +140,13 @@ class SupportCaseAdmin(CustomerContextMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            # Assignment goes through its service (it leaves a note in the thread); the
+            # other editable fields are plain descriptive data.
+            others = [name for name in form.changed_data if name != "assignee"]
+            if others:
+                obj.save(update_fields=[*others, "updated_at"])
+            if "assignee" in form.changed_data:
+                case_services.assign_case(case=obj, assignee=obj.assignee, actor=request.user)
             return
         created = case_services.open_case(
             customer=obj.customer,
@@ -145,19 +161,23 @@ class SupportCaseAdmin(CustomerContextMixin, admin.ModelAdmin):
         obj.pk = created.pk
 
     def save_formset(self, request, form, formset, change):
+        # New messages go through the service (a customer message reopens the case);
+        # existing ones are never edited. The admin's change log reads these lists.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for message_form in formset.forms:
             if not message_form.has_changed() or message_form.instance.pk:
                 continue
             data = message_form.cleaned_data
             if not data or data.get("DELETE"):
                 continue
-            case_services.add_case_message(
+            message = case_services.add_case_message(
                 case=form.instance,
                 kind=data["kind"],
                 body=data["body"],
                 channel=data.get("channel") or "",
                 author=request.user,
             )
+            formset.new_objects.append(message)
 
     def _move(self, request, queryset, status: str) -> None:
         moved, refused = 0, 0

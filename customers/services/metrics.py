@@ -131,7 +131,8 @@ ON CONFLICT (customer_id) DO UPDATE SET
     channel_count = EXCLUDED.channel_count, computed_at = EXCLUDED.computed_at
 """
 
-# Tier by 12-month net spend, for customers who have bought (others keep no account).
+# Tier by 12-month net spend, for customers who have bought or already have an account
+# (a customer whose orders moved away in a merge drops back a tier); prospects get none.
 _TIER_SQL = """
 INSERT INTO customers_loyaltyaccount AS a (customer_id, balance, tier, updated_at)
 SELECT m.customer_id, 0,
@@ -139,7 +140,9 @@ SELECT m.customer_id, 0,
             WHEN m.monetary >= %(silver)s THEN 'silver' ELSE 'bronze' END,
        now()
   FROM customers_customermetrics m
- WHERE (%(all)s OR m.customer_id = ANY(%(ids)s)) AND m.order_count > 0
+ WHERE (%(all)s OR m.customer_id = ANY(%(ids)s))
+   AND (m.order_count > 0
+        OR EXISTS (SELECT 1 FROM customers_loyaltyaccount x WHERE x.customer_id = m.customer_id))
 ON CONFLICT (customer_id) DO UPDATE SET tier = EXCLUDED.tier, updated_at = now()
  WHERE a.tier IS DISTINCT FROM EXCLUDED.tier
 """

@@ -190,3 +190,45 @@ def test_the_case_admin_shows_the_thread_and_context(client, ana):
     assert page.status_code == 200
     assert b"Torn seam." in page.content
     assert b"ana@example.com" in page.content
+
+
+@pytest.mark.django_db
+def test_staff_add_a_note_and_assign_from_the_admin_through_the_services(ana):
+    case = cases.open_case(customer=ana, subject="Boots", channel="phone", body="Torn seam.")
+    admin_user = make_staff("admin", Role.ADMINISTRATOR)
+    admin_user.is_superuser = True
+    admin_user.save()
+    rita = make_staff("rita", Role.STORE_ASSOCIATE)
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(admin_user)
+    existing = list(case.messages.all())
+    data = {
+        "subject": "Boots",
+        "customer": ana.pk,
+        "priority": "urgent",
+        "assignee": rita.pk,
+        "channel": "phone",
+        "location": "",
+        "order_reference": "",
+        "messages-TOTAL_FORMS": len(existing) + 1,
+        "messages-INITIAL_FORMS": len(existing),
+        "messages-MIN_NUM_FORMS": 0,
+        "messages-MAX_NUM_FORMS": 1000,
+        f"messages-{len(existing)}-kind": "note",
+        f"messages-{len(existing)}-body": "Courier pick-up booked.",
+        f"messages-{len(existing)}-channel": "",
+        f"messages-{len(existing)}-case": case.pk,
+    }
+    for index, message in enumerate(existing):
+        data[f"messages-{index}-id"] = message.pk
+        data[f"messages-{index}-case"] = case.pk
+    response = browser.post(f"/admin/customers/supportcase/{case.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    case.refresh_from_db()
+    assert case.priority == "urgent"
+    assert case.assignee == rita
+    bodies = list(case.messages.values_list("body", flat=True))
+    assert bodies == ["Torn seam.", "Assigned to rita.", "Courier pick-up booked."]
+    assert case.messages.get(body="Courier pick-up booked.").author_label == "user:admin"
