@@ -19,6 +19,11 @@ class ScoreOutOfRange(BadRequest):
     message = "CSAT scores are 1 to 5 and NPS scores are 0 to 10."
 
 
+class FeedbackCaseMismatch(BadRequest):
+    code = "feedback_case_mismatch"
+    message = "That support case belongs to another customer."
+
+
 class FeedbackWithoutSubject(BadRequest):
     code = "feedback_without_subject"
     message = "Feedback must be about an order, a support case or a store visit."
@@ -42,6 +47,8 @@ def record_feedback(
     if not (order_reference or case or location):
         raise FeedbackWithoutSubject()
     customer = survivor_of(customer)
+    if case is not None and case.customer_id != customer.pk:
+        raise FeedbackCaseMismatch(case=case.pk)
     with transaction.atomic():
         feedback = Feedback.objects.create(
             customer=customer,

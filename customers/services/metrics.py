@@ -212,13 +212,19 @@ def refresh_customer_metrics(*, customer_ids: list[int], as_of: datetime | None 
 
 
 def recompute_all_metrics(*, as_of: datetime | None = None) -> int:
-    """The nightly run: every customer's metrics and tier from the facts, then the RFM
-    quintiles and segments, in set-based statements. Safe to run again."""
+    """The nightly run: every customer's metrics from the facts, then tiers, then the RFM
+    quintiles and segments, in set-based statements. Safe to run again.
+
+    Each step commits on its own: a purchase being recorded meanwhile locks the loyalty
+    account and then the metrics row, so holding metrics rows while locking accounts (one
+    transaction for both) could deadlock with it."""
     params = _params(customer_ids=None, as_of=as_of or timezone.now())
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_UPSERT_SQL, params)
         count = cursor.rowcount
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_TIER_SQL, params)
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_UNSCORE_SQL)
         cursor.execute(_QUINTILES_SQL)
     return count

@@ -184,3 +184,15 @@ def test_events_participant_moves_events_and_back():
     participant.move_back(record, duplicate, ana)
     mine.refresh_from_db()
     assert mine.customer == duplicate
+
+
+@pytest.mark.django_db
+def test_a_full_batch_of_500_is_written_in_one_go(app_client, django_assert_max_num_queries):
+    ana = CustomerFactory()
+    IdentityFactory(customer=ana, kind=Identity.Kind.APP_INSTALL, value="iphone-ana")
+    batch = {"events": [event(f"e{i}") for i in range(500)]}
+    # Token checks, four identity look-ups, one insert, one timeline insert, savepoints.
+    with django_assert_max_num_queries(20):
+        body = app_client.post(URL, batch, format="json").json()
+    assert body["accepted"] == 500
+    assert TimelineEntry.objects.filter(customer=ana).count() == 500

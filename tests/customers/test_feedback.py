@@ -105,3 +105,17 @@ def test_feedback_participant_moves_answers_and_back():
     participant.move_back(record, duplicate, ana)
     answer.refresh_from_db()
     assert answer.customer == duplicate
+
+
+@pytest.mark.django_db
+def test_feedback_about_someone_elses_case_is_400(client):
+    ana, rui = CustomerFactory(), CustomerFactory()
+    ruis_case = SupportCaseFactory(customer=rui)
+    response = client.post(
+        "/api/v1/feedback/",
+        {"customer": str(ana.public_id), "kind": "csat", "score": 4, "case": ruis_case.pk},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "feedback_case_mismatch"
+    assert not Feedback.objects.exists()

@@ -264,3 +264,45 @@ def test_metrics_endpoint_renders_money_as_strings(ana_with_history, token_clien
     assert body["currency"] == "EUR"
     assert body["preferred_store"] == "lisbon-chiado"
     assert body["is_multichannel"] is True
+
+
+def run_in_threads(count, work):
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    errors = []
+
+    def run(index):
+        try:
+            barrier.wait()
+            work(index)
+        except Exception as exc:  # noqa: BLE001 - the test asserts there were none
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_purchases_of_one_customer_are_all_counted_and_retries_once():
+    ana = CustomerFactory()
+    now = datetime.now(tz=UTC)
+
+    def work(index):
+        # Pairs of threads send the same order, as a retrying client would.
+        buy(ana, f"O-{index // 2}", now, "web", "10.00", "4.00", "0.00")
+
+    assert run_in_threads(8, work) == []
+    m = CustomerMetrics.objects.get(customer=ana)
+    assert m.order_count == 4
+    assert m.revenue == Decimal("40.00")
+    assert LoyaltyAccount.objects.get(customer=ana).balance == 40
+    assert TimelineEntry.objects.filter(customer=ana, kind="order").count() == 4
