@@ -3,6 +3,8 @@ timeline, metrics). Inputs validate; services decide; outputs render."""
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
@@ -21,6 +23,8 @@ from customers.models import (
 )
 from customers.services.events import MAX_BATCH
 from inventory.models import Location
+
+MAX_PROPERTIES_BYTES = 8192
 
 
 class LocationCodeField(serializers.SlugRelatedField):
@@ -274,6 +278,14 @@ class EventIn(serializers.Serializer):
     customer = serializers.UUIDField(required=False, allow_null=True, default=None)
     location = serializers.SlugField(max_length=32, required=False, default="", allow_blank=True)
     properties = serializers.DictField(required=False, default=dict)
+
+    def validate_properties(self, value: dict) -> dict:
+        # Events are kept for analysis, not as a document store: keep each one small.
+        if len(json.dumps(value, default=str)) > MAX_PROPERTIES_BYTES:
+            raise serializers.ValidationError(
+                f"Properties must be at most {MAX_PROPERTIES_BYTES} bytes of JSON."
+            )
+        return value
 
     def validate(self, attrs):
         if not (attrs["device_id"] or attrs["email"] or attrs["phone"] or attrs["customer"]):

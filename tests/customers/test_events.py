@@ -196,3 +196,11 @@ def test_a_full_batch_of_500_is_written_in_one_go(app_client, django_assert_max_
         body = app_client.post(URL, batch, format="json").json()
     assert body["accepted"] == 500
     assert TimelineEntry.objects.filter(customer=ana).count() == 500
+
+
+@pytest.mark.django_db
+def test_an_event_with_oversized_properties_is_rejected_alone(app_client):
+    batch = {"events": [event("big", properties={"blob": "x" * 9000}), event("small")]}
+    body = app_client.post(URL, batch, format="json").json()
+    assert [r["status"] for r in body["results"]] == ["rejected", "accepted"]
+    assert "properties" in body["results"][0]["errors"]

@@ -306,3 +306,19 @@ def test_concurrent_purchases_of_one_customer_are_all_counted_and_retries_once()
     assert m.revenue == Decimal("40.00")
     assert LoyaltyAccount.objects.get(customer=ana).balance == 40
     assert TimelineEntry.objects.filter(customer=ana, kind="order").count() == 4
+
+
+@pytest.mark.celery_worker
+def test_the_nightly_recompute_runs_on_a_real_worker(celery_worker_thread):
+    import time
+
+    from customers.engagement_tasks import recompute_metrics
+
+    ana = CustomerFactory()
+    PurchaseFactFactory(customer=ana)
+    recompute_metrics.delay()
+    deadline = time.monotonic() + 20
+    while not CustomerMetrics.objects.filter(customer=ana, r_score__isnull=False).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert CustomerMetrics.objects.get(customer=ana).r_score == 1
