@@ -230,6 +230,10 @@ SPECTACULAR_SETTINGS = {
         "FeedbackKindEnum": "customers.models.Feedback.Kind",
         "LoyaltyEntryKindEnum": "customers.models.LoyaltyEntry.Kind",
         "TimelineKindEnum": "customers.models.TimelineEntry.Kind",
+        "ConsentStatusEnum": "customers.models.ConsentStatus",
+        "ReservationStatusEnum": "inventory.models.Reservation.Status",
+        "DiscrepancyStatusEnum": "inventory.models.StockDiscrepancy.Status",
+        "TransferStatusEnum": "inventory.models.Transfer.Status",
     },
 }
 
