@@ -173,9 +173,10 @@ class SkuAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
     readonly_fields = ["stock_here_and_nearby"]
     change_list_template = "admin/inventory/sku/change_list.html"
     fieldsets = [
-        (None, {"fields": ["product", "code", "barcode", "name", "attributes", "is_active"]}),
-        ("Price", {"fields": [("price", "currency"), "cost"]}),
+        (None, {"fields": ["product", ("code", "barcode"), "name"]}),
         ("Stock", {"fields": ["stock_here_and_nearby"]}),
+        ("Price", {"fields": [("price", "currency"), "cost"]}),
+        ("Variant", {"fields": ["attributes", "is_active"], "classes": ["collapse"]}),
     ]
 
     def get_queryset(self, request):
@@ -258,14 +259,12 @@ class StockMovementAdmin(LocationScopedAdminMixin, ScopeAccessAdminMixin, admin.
     read_scopes = ("stock:read",)
     list_display = [
         "created_at",
-        "location",
+        "place",
         "sku",
         "kind",
-        "delta",
-        "reserved_delta",
+        "change",
         "balance_after",
-        "reason",
-        "reference",
+        "why",
         "actor",
     ]
     list_select_related = ["location", "sku", "actor_user", "actor_token"]
@@ -274,11 +273,21 @@ class StockMovementAdmin(LocationScopedAdminMixin, ScopeAccessAdminMixin, admin.
     date_hierarchy = "created_at"
     show_full_result_count = False
 
-    @admin.display(description="Reference")
-    def reference(self, movement) -> str:
-        if not movement.reference_type:
-            return ""
-        return f"{movement.reference_type} {movement.reference_id}".strip()
+    @admin.display(description="Location", ordering="location__name")
+    def place(self, movement) -> str:
+        return movement.location.name
+
+    @admin.display(description="On hand ±", ordering="delta")
+    def change(self, movement) -> str:
+        text = f"{movement.delta:+d}" if movement.delta else "0"
+        if movement.reserved_delta:
+            text += f" (reserved {movement.reserved_delta:+d})"
+        return text
+
+    @admin.display(description="Reason / reference")
+    def why(self, movement) -> str:
+        reference = f"{movement.reference_type} {movement.reference_id}".strip()
+        return " · ".join(part for part in (movement.reason, reference) if part)
 
     @admin.display(description="By")
     def actor(self, movement) -> str:
@@ -314,16 +323,15 @@ class TransferAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
     read_scopes = ("stock:read",)
     write_scope = "stock:write"
     list_display = [
-        "__str__",
-        "source",
-        "destination",
+        "number",
+        "from_place",
+        "to_place",
         "status",
         "expected_arrival",
         "units",
-        "reference",
         "created_at",
     ]
-    list_display_links = ["__str__"]
+    list_display_links = ["number"]
     list_select_related = ["source", "destination"]
     list_filter = ["status", "source", "destination"]
     search_fields = ["=id", "reference", "lines__sku__code"]
@@ -357,6 +365,22 @@ class TransferAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         # Transfers start from the API, a sourcing decision or replenishment suggestions.
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A transfer changes only through its actions (services), never by editing fields.
+        return obj is None and self._writes(request)
+
+    @admin.display(description="Transfer", ordering="pk")
+    def number(self, transfer) -> str:
+        return f"#{transfer.pk}"
+
+    @admin.display(description="From", ordering="source__name")
+    def from_place(self, transfer) -> str:
+        return transfer.source.name
+
+    @admin.display(description="To", ordering="destination__name")
+    def to_place(self, transfer) -> str:
+        return transfer.destination.name
 
     @admin.display(description="Units", ordering="unit_count")
     def units(self, transfer) -> int:
@@ -403,12 +427,11 @@ class LowStockAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
     read_scopes = ("stock:read",)
     write_scope = "stock:write"
     list_display = [
-        "location",
         "sku",
+        "place",
         "product",
         "on_hand",
         "reserved",
-        "safety_stock",
         "available",
         "reorder_point",
     ]
@@ -426,6 +449,10 @@ class LowStockAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         # Editing happens through counts and adjustments; only the action needs this.
         return obj is None and self._writes(request)
+
+    @admin.display(description="Location", ordering="location__name")
+    def place(self, level) -> str:
+        return level.location.name
 
     @admin.display(description="Product")
     def product(self, level) -> str:

@@ -287,7 +287,7 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Transfer #{self.pk} {self.source_id}→{self.destination_id} ({self.status})"
+        return f"Transfer #{self.pk}"
 
 
 class TransferLine(models.Model):

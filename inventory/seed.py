@@ -147,7 +147,14 @@ RANGES = [
     (
         "sneakers",
         "SNK",
-        ["Aura Runner", "Baixa Low", "Tejo Court", "Mitte Trail", "Salamanca Knit"],
+        [
+            "Aura Runner",
+            "Baixa Low",
+            "Tejo Court",
+            "Mitte Trail",
+            "Salamanca Knit",
+            "Ribeira Slip-on",
+        ],
         ["39", "40", "41", "42", "43", "44"],
         2,
         (69, 139),
