@@ -248,6 +248,24 @@ class StockLookupAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
 
     read_scopes = ("stock:read",)
 
+    def get_urls(self):
+        site = self.admin_site
+        return [
+            path(
+                "adjust/",
+                site.admin_view(admin_views.stock_change_view),
+                {"admin_site": site, "kind": "adjust"},
+                name="inventory_stock_adjust",
+            ),
+            path(
+                "count/",
+                site.admin_view(admin_views.stock_change_view),
+                {"admin_site": site, "kind": "count"},
+                name="inventory_stock_count",
+            ),
+            *super().get_urls(),
+        ]
+
     def changelist_view(self, request, extra_context=None):
         return admin_views.stock_lookup_view(request, admin_site=self.admin_site)
 

@@ -72,6 +72,7 @@ def stock_lookup_view(request, *, admin_site):
         "matches": matches,
         "here": here,
         "opts": Sku._meta,
+        "can_change_stock": has_scope(request.user, "stock:write"),
     }
     if len(matches) == 1:
         sku = matches[0]
@@ -170,3 +171,146 @@ def export_stock_view(request):
     response["Content-Disposition"] = 'attachment; filename="stock.csv"'
     export_stock_csv(out=response, location_ids=visible_location_ids(request.user))
     return response
+
+
+# --- adjust and count from the counter ------------------------------------------------------
+
+ADJUSTMENT_REASONS = [
+    ("found", "Found on the shop floor"),
+    ("damaged", "Damaged, written off"),
+    ("theft", "Missing, presumed stolen"),
+    ("correction", "Correction of a booking error"),
+    ("other", "Other (say why below)"),
+]
+
+
+class StockChangeForm(forms.Form):
+    location = forms.ModelChoiceField(queryset=Location.objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        locations = Location.objects.filter(is_active=True).order_by("name")
+        ids = visible_location_ids(user)
+        if ids is not None:
+            locations = locations.filter(pk__in=ids)
+        self.fields["location"].queryset = locations
+
+
+class AdjustForm(StockChangeForm):
+    quantity_delta = forms.IntegerField(
+        label="Change (+/−)", help_text="e.g. -1 for a unit that is gone, 2 for two found"
+    )
+    reason_code = forms.ChoiceField(label="Reason", choices=ADJUSTMENT_REASONS)
+    note = forms.CharField(max_length=150, required=False)
+
+    def clean_quantity_delta(self):
+        value = self.cleaned_data["quantity_delta"]
+        if value == 0:
+            raise forms.ValidationError("A change of zero changes nothing.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason_code") == "other" and not cleaned.get("note"):
+            self.add_error("note", "Say why.")
+        return cleaned
+
+    @property
+    def reason(self) -> str:
+        label = dict(ADJUSTMENT_REASONS)[self.cleaned_data["reason_code"]]
+        note = self.cleaned_data.get("note")
+        return f"{label}: {note}" if note else label
+
+
+class CountForm(StockChangeForm):
+    counted = forms.IntegerField(min_value=0, label="Units counted")
+    expected = forms.IntegerField(widget=forms.HiddenInput)
+
+
+def stock_change_view(request, *, admin_site, kind: str):
+    """Adjust (with a reason) or count one SKU at one of the clerk's stores. The change is
+    made by the stock services; a count taken against a stale quantity is refused."""
+    if not has_scope(request.user, "stock:write"):
+        raise PermissionDenied
+    sku_id = request.GET.get("sku", "")
+    sku = (
+        Sku.objects.filter(pk=sku_id).select_related("product").first()
+        if sku_id.isdigit()
+        else None
+    )
+    if sku is None:
+        return redirect("admin:inventory_stocklookup_changelist")
+    form_class = AdjustForm if kind == "adjust" else CountForm
+    here = current_location(request.user)
+    chosen = request.GET.get("location") or (here.pk if here else None)
+    if request.method == "POST":
+        form = form_class(request.POST, user=request.user)
+    else:
+        form = form_class(user=request.user, initial={"location": chosen})
+    places = form.fields["location"].queryset
+    on_hand = {
+        level.location_id: level.on_hand for level in sku.stock_levels.filter(location__in=places)
+    }
+    if kind == "count":
+        # A count is for one place at a time, against the quantity shown when the page
+        # opened; switching place reloads the page with that place's expected quantity.
+        form.fields["location"].widget = forms.HiddenInput()
+        if not form.is_bound:
+            chosen_id = int(chosen) if chosen and str(chosen).isdigit() else None
+            if chosen_id not in {place.pk for place in places}:
+                chosen_id = places[0].pk if places else None
+            form.initial = {"location": chosen_id, "expected": on_hand.get(chosen_id, 0)}
+            chosen = chosen_id
+    if form.is_bound and form.is_valid():
+        try:
+            _apply_stock_change(request, form, sku=sku, kind=kind)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect(reverse("admin:inventory_stocklookup_changelist") + f"?q={sku.code}")
+    if form.is_bound:
+        chosen = form.data.get("location")
+    context = {
+        **admin_site.each_context(request),
+        "title": f"{'Adjust' if kind == 'adjust' else 'Count'} {sku.code}",
+        "sku": sku,
+        "form": form,
+        "kind": kind,
+        "on_hand": [(place, on_hand.get(place.pk, 0)) for place in places],
+        "chosen": str(chosen or ""),
+        "opts": Sku._meta,
+    }
+    return TemplateResponse(request, "admin/inventory/stock_change.html", context)
+
+
+def _apply_stock_change(request, form, *, sku: Sku, kind: str) -> None:
+    # The stock services (receive, adjust, count, reserve...) live in
+    # `inventory.services.stock`; imported here so the admin loads without them.
+    from inventory.services import stock as stock_services
+
+    location = form.cleaned_data["location"]
+    actor = Actor.of(request.user)
+    if kind == "adjust":
+        stock_services.adjust_stock(
+            location=location,
+            sku=sku,
+            quantity_delta=form.cleaned_data["quantity_delta"],
+            reason=form.reason,
+            actor=actor,
+        )
+        messages.success(
+            request,
+            f"{sku.code} at {location.name}: {form.cleaned_data['quantity_delta']:+d} "
+            f"({form.reason}).",
+        )
+    else:
+        stock_services.count_stock(
+            location=location,
+            sku=sku,
+            counted=form.cleaned_data["counted"],
+            expected=form.cleaned_data["expected"],
+            actor=actor,
+        )
+        messages.success(
+            request, f"{sku.code} at {location.name}: counted {form.cleaned_data['counted']}."
+        )
