@@ -351,7 +351,11 @@ class TransferAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
     ]
     list_display_links = ["number"]
     list_select_related = ["source", "destination"]
-    list_filter = ["status", "source", "destination"]
+    list_filter = [
+        "status",
+        ("source", admin.RelatedOnlyFieldListFilter),
+        ("destination", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["=id", "reference", "lines__sku__code"]
     readonly_fields = [
         "source",
