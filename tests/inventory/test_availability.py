@@ -267,3 +267,11 @@ def test_a_planner_requests_the_suggested_transfers_in_one_call(api_client, netw
 
 def test_a_reader_cannot_request_replenishment(reader, network):
     assert reader.post("/api/v1/replenishment/transfers/", {}).status_code == 403
+
+
+def test_an_unknown_location_in_an_availability_query_is_a_400(reader, network, sneaker):
+    response = reader.get(
+        f"/api/v1/availability/{sneaker.code}/", {"location": "atlantis", "channel": "store"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unknown_location"

@@ -403,3 +403,26 @@ def test_two_clerks_receiving_the_same_delivery_at_once_book_it_once():
     assert sorted(outcomes) == ["received"] + ["refused"] * 3
     assert on_hand(porto, sku) == 5
     assert ledger_matches_on_hand()
+
+
+def test_a_lisbon_clerk_cannot_move_stock_between_two_other_stores(api_client, network, boots):
+    manager = make_staff("rui", role="Store manager", locations=[network["lisbon"]])
+    api_client.force_authenticate(manager)
+    response = _create(
+        api_client, "warehouse-central", "berlin-mitte", [{"sku": boots.code, "quantity": 1}]
+    )
+    assert response.status_code == 404
+    assert _nothing_written()
+
+
+def test_a_transfer_to_a_closed_store_is_refused_with_422(network, boots):
+    network["berlin"].is_active = False
+    network["berlin"].save()
+    with pytest.raises(transfers.LocationInactive) as refused:
+        transfers.create_transfer(
+            source=network["warehouse"],
+            destination=network["berlin"],
+            lines=[transfers.LineRequest(sku=boots, quantity=1)],
+        )
+    assert refused.value.status_code == 422
+    assert _nothing_written()
