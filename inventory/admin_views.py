@@ -294,7 +294,7 @@ def _apply_stock_change(request, form, *, sku: Sku, kind: str) -> None:
         stock_services.adjust_stock(
             location=location,
             sku=sku,
-            quantity_delta=form.cleaned_data["quantity_delta"],
+            delta=form.cleaned_data["quantity_delta"],
             reason=form.reason,
             actor=actor,
         )
