@@ -6,11 +6,13 @@ goes through `move_stock`, so on hand always equals the sum of the ledger's delt
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 
-from inventory.models import Location, Sku, StockLevel, StockMovement
+from inventory.models import Location, Reservation, Sku, StockLevel, StockMovement
 from omni.auth import TokenUser
 from omni.errors import Conflict
 
@@ -71,8 +73,20 @@ def ensure_stock_level(*, location: Location, sku: Sku) -> StockLevel:
     return StockLevel.objects.get(location=location, sku=sku)
 
 
-# The conditional UPDATE and its ledger row in one statement: one round trip, atomic on its
-# own (no savepoint needed), and if the UPDATE matches nothing no ledger row is written.
+@dataclass(frozen=True)
+class Hold:
+    """A reservation row to write in the same statement as the stock change that backs it."""
+
+    owner_type: str
+    owner_ref: str
+    quantity: int
+    expires_at: datetime
+    basket: uuid.UUID | None = None
+
+
+# The conditional UPDATE and its ledger row (and, for a reservation, the reservation row) in
+# one statement: one round trip, atomic on its own (no savepoint needed), and if the UPDATE
+# matches nothing no other row is written. A hot stock row stays locked only this long.
 _MOVE_SQL = """
 WITH moved AS (
     UPDATE inventory_stocklevel
@@ -88,16 +102,33 @@ WITH moved AS (
        AND on_hand - reserved - safety_stock >= %(require_available)s::integer
        AND (%(expect_on_hand)s::integer IS NULL OR on_hand = %(expect_on_hand)s::integer)
     RETURNING id, on_hand
+), logged AS (
+    INSERT INTO inventory_stockmovement
+        (stock_level_id, location_id, sku_id, kind, delta, reserved_delta, balance_after,
+         reason, reference_type, reference_id, actor_user_id, actor_token_id, created_at)
+    SELECT id, %(location)s::bigint, %(sku)s::bigint, %(kind)s::varchar, %(delta)s::integer,
+           %(reserved_delta)s::integer, on_hand, %(reason)s::varchar,
+           %(reference_type)s::varchar, %(reference_id)s::varchar, %(actor_user)s::integer,
+           %(actor_token)s::bigint, clock_timestamp()
+      FROM moved
+    RETURNING id, stock_level_id, balance_after, created_at
 )
-INSERT INTO inventory_stockmovement
-    (stock_level_id, location_id, sku_id, kind, delta, reserved_delta, balance_after, reason,
-     reference_type, reference_id, actor_user_id, actor_token_id, created_at)
-SELECT id, %(location)s::bigint, %(sku)s::bigint, %(kind)s::varchar, %(delta)s::integer,
-       %(reserved_delta)s::integer, on_hand, %(reason)s::varchar, %(reference_type)s::varchar,
-       %(reference_id)s::varchar, %(actor_user)s::integer, %(actor_token)s::bigint,
-       clock_timestamp()
-  FROM moved
-RETURNING id, stock_level_id, balance_after, created_at
+"""
+_MOVE_RESULT_SQL = "SELECT id, stock_level_id, balance_after, created_at, NULL, NULL FROM logged"
+_HOLD_SQL = """, held AS (
+    INSERT INTO inventory_reservation
+        (owner_type, owner_ref, basket, location_id, sku_id, quantity, status, expires_at,
+         needs_resourcing, actor_user_id, actor_token_id, created_at)
+    SELECT %(owner_type)s::varchar, %(owner_ref)s::varchar, %(basket)s::uuid,
+           %(location)s::bigint, %(sku)s::bigint, %(hold_quantity)s::integer, 'active',
+           %(expires_at)s::timestamptz, false, %(actor_user)s::integer, %(actor_token)s::bigint,
+           clock_timestamp()
+      FROM moved
+    RETURNING id, created_at
+)
+SELECT logged.id, logged.stock_level_id, logged.balance_after, logged.created_at,
+       held.id, held.created_at
+  FROM logged, held
 """
 
 
@@ -115,6 +146,7 @@ def move_stock(
     reference_type: str = "",
     reference_id: str = "",
     actor: Actor = SYSTEM,
+    hold: Hold | None = None,
 ) -> StockMovement:
     """Apply one change to a stock level and write its ledger row, in one statement.
 
@@ -139,8 +171,18 @@ def move_stock(
         "actor_user": actor.user.pk if actor.user is not None else None,
         "actor_token": actor.token.pk if actor.token is not None else None,
     }
+    sql = _MOVE_SQL + _MOVE_RESULT_SQL
+    if hold is not None:
+        sql = _MOVE_SQL + _HOLD_SQL
+        params.update(
+            owner_type=hold.owner_type,
+            owner_ref=hold.owner_ref,
+            basket=hold.basket,
+            hold_quantity=hold.quantity,
+            expires_at=hold.expires_at,
+        )
     with connection.cursor() as cursor:
-        cursor.execute(_MOVE_SQL, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         line = availability_line(
@@ -160,7 +202,7 @@ def move_stock(
             available=line["available"],
             lines=[line],
         )
-    movement_id, stock_level_id, balance_after, created_at = row
+    movement_id, stock_level_id, balance_after, created_at, hold_id, held_at = row
     movement = StockMovement(
         id=movement_id,
         stock_level_id=stock_level_id,
@@ -177,6 +219,30 @@ def move_stock(
         actor_token=actor.token,
         created_at=created_at,
     )
-    movement._state.adding = False
-    movement._state.db = connection.alias
+    _loaded(movement)
+    if hold is not None:
+        movement.hold = _loaded(
+            Reservation(
+                id=hold_id,
+                owner_type=hold.owner_type,
+                owner_ref=hold.owner_ref,
+                basket=hold.basket,
+                location=location,
+                sku=sku,
+                quantity=hold.quantity,
+                status=Reservation.Status.ACTIVE,
+                expires_at=hold.expires_at,
+                needs_resourcing=False,
+                actor_user=actor.user,
+                actor_token=actor.token,
+                created_at=held_at,
+            )
+        )
     return movement
+
+
+def _loaded(instance):
+    """Mark an instance built from a RETURNING row as saved, like one the ORM loaded."""
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance

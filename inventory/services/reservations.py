@@ -25,6 +25,7 @@ from inventory.models import Location, Reservation, Sku, StockLevel, StockMoveme
 from inventory.services.ledger import (
     SYSTEM,
     Actor,
+    Hold,
     InsufficientStock,
     availability_line,
     move_stock,
@@ -94,32 +95,24 @@ def reserve_stock(
 ) -> Reservation:
     """Hold `quantity` units at one location, or refuse with 409 if they are not available.
 
-    One line needs no explicit lock: the conditional UPDATE in `move_stock` is the check.
+    One line needs no explicit lock or transaction: the conditional UPDATE, its ledger row
+    and the reservation row are one statement, so the row lock lasts only that statement.
     """
     require_positive(quantity)
     owner_type, owner_ref = _owner(owner_type, owner_ref)
     expires_at = _expiry(ttl, expires_at)
-    with transaction.atomic():
-        move_stock(
-            location=location,
-            sku=sku,
-            kind=Kind.RESERVATION,
-            reserved_delta=quantity,
-            require_available=quantity,
-            reference_type=owner_type,
-            reference_id=owner_ref,
-            actor=actor,
-        )
-        return Reservation.objects.create(
-            owner_type=owner_type,
-            owner_ref=owner_ref,
-            location=location,
-            sku=sku,
-            quantity=quantity,
-            expires_at=expires_at,
-            actor_user=actor.user,
-            actor_token=actor.token,
-        )
+    movement = move_stock(
+        location=location,
+        sku=sku,
+        kind=Kind.RESERVATION,
+        reserved_delta=quantity,
+        require_available=quantity,
+        reference_type=owner_type,
+        reference_id=owner_ref,
+        actor=actor,
+        hold=Hold(owner_type, owner_ref, quantity, expires_at),
+    )
+    return movement.hold
 
 
 def lock_stock_levels(places: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
@@ -187,7 +180,7 @@ def reserve_basket(
                 short=[line.sku.code for line in short],
             )
         in_lock_order = sorted(merged, key=lambda line: levels[line.location.pk, line.sku.pk].pk)
-        for line in in_lock_order:
+        made = [
             move_stock(
                 location=line.location,
                 sku=line.sku,
@@ -197,23 +190,11 @@ def reserve_basket(
                 reference_type=owner_type,
                 reference_id=owner_ref,
                 actor=actor,
-            )
-        return Reservation.objects.bulk_create(
-            [
-                Reservation(
-                    owner_type=owner_type,
-                    owner_ref=owner_ref,
-                    basket=basket,
-                    location=line.location,
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    expires_at=expires_at,
-                    actor_user=actor.user,
-                    actor_token=actor.token,
-                )
-                for line in merged
-            ]
-        )
+                hold=Hold(owner_type, owner_ref, line.quantity, expires_at, basket=basket),
+            ).hold
+            for line in in_lock_order
+        ]
+        return made
 
 
 def _close(
