@@ -62,6 +62,10 @@ def availability_line(*, location: Location, sku: Sku, requested: int) -> dict:
 
 def ensure_stock_level(*, location: Location, sku: Sku) -> StockLevel:
     """The (location, SKU) row, created empty if this SKU was never stocked here."""
+    existing = StockLevel.objects.filter(location=location, sku=sku).first()
+    if existing is not None:
+        # Read first: an INSERT ... ON CONFLICT would burn a sequence value on every call.
+        return existing
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO inventory_stocklevel "
