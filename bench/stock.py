@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ["DJANGO_SETTINGS_MODULE"] = "bench.bench_settings"
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
 HOT_SKU = "BENCH-HOT"
 STORE = "bench-store"
@@ -118,21 +118,24 @@ UPDATE inventory_stocklevel SET reserved = reserved - 1
 
 # What the services send, minus Python: reserve (one transaction), then commit (another).
 SERVICE_SQL_SCRIPT = """\
-BEGIN;
 WITH moved AS (
   UPDATE inventory_stocklevel SET reserved = reserved + 1, updated_at = now()
    WHERE id = :id AND on_hand - reserved - safety_stock >= 1
-  RETURNING id, on_hand, location_id, sku_id)
-INSERT INTO inventory_stockmovement (stock_level_id, location_id, sku_id, kind, delta,
-  reserved_delta, balance_after, reason, reference_type, reference_id, created_at)
-SELECT id, location_id, sku_id, 'reservation', 0, 1, on_hand, '', 'cart', 'c', clock_timestamp()
-  FROM moved;
+  RETURNING id, on_hand, location_id, sku_id
+), logged AS (
+  INSERT INTO inventory_stockmovement (stock_level_id, location_id, sku_id, kind, delta,
+    reserved_delta, balance_after, reason, reference_type, reference_id, created_at)
+  SELECT id, location_id, sku_id, 'reservation', 0, 1, on_hand, '', 'cart', 'c',
+         clock_timestamp()
+    FROM moved
+  RETURNING id
+)
 INSERT INTO inventory_reservation (owner_type, owner_ref, location_id, sku_id, quantity, status,
   expires_at, needs_resourcing, created_at)
-SELECT 'cart', 'c', location_id, sku_id, 1, 'active', now() + interval '15 minutes', false, now()
-  FROM inventory_stocklevel WHERE id = :id
+SELECT 'cart', 'c', location_id, sku_id, 1, 'active', now() + interval '15 minutes', false,
+       clock_timestamp()
+  FROM moved
 RETURNING id AS rid \\gset
-COMMIT;
 BEGIN;
 WITH moved AS (
   UPDATE inventory_stocklevel SET on_hand = on_hand - 1, reserved = reserved - 1,
@@ -265,7 +268,7 @@ def free_port() -> int:
 def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         "PYTHONPATH": str(ROOT),
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-" + uuid.uuid4().hex * 2,
