@@ -378,6 +378,7 @@ def main() -> None:
     parser.add_argument("--http-workers", type=int, default=2)
     options = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     print(f"setting up a fresh omni_bench database ({options.skus + 1} SKUs)...", flush=True)
     db = recreate_database()
     data = seed(options.skus)
@@ -439,7 +440,8 @@ def main() -> None:
     ]
     print()
     print(
-        f"machine: {os.cpu_count()} cores; {seconds} s per measurement; one op = two transactions"
+        f"machine: {os.cpu_count()} cores; {seconds} s per measurement; one op = two transactions;"
+        f" load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
     print(f"| {'measure':<62} | clients | ops/s | p50 ms | p95 ms |")
     print(f"|{'-' * 64}|---------|-------|--------|--------|")
