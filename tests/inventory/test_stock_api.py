@@ -308,6 +308,7 @@ def test_every_stock_endpoint_is_in_the_schema(api_client):
         "/api/v1/reservations/{id}/release/",
         "/api/v1/pos-sales/",
         "/api/v1/stock-discrepancies/",
+        "/api/v1/stock-discrepancies/{id}/resolve/",
     ]:
         assert path in schema["paths"], path
 
@@ -405,3 +406,19 @@ def test_committing_a_lapsed_reservation_over_the_api_is_409(
     assert response.status_code == 409
     assert error_of(response)["code"] == "reservation_expired"
     assert StockLevel.objects.get(location=lisbon).on_hand == 4
+
+
+def test_a_store_resolves_its_discrepancy_once(stocked, lisbon, sandal, lisbon_manager):
+    from inventory.services.pos import SaleLine, record_pos_sale
+
+    record_pos_sale(location=lisbon, reference="LIS-9", lines=[SaleLine(sandal, 5)])
+    discrepancy = StockDiscrepancy.objects.get()
+    url = f"/api/v1/stock-discrepancies/{discrepancy.pk}/resolve/"
+    missing_note = post(lisbon_manager, url, {"note": ""}, key=None)
+    assert missing_note.status_code == 400
+    resolved = post(lisbon_manager, url, {"note": "Receipt PO-12 was never booked"}, key=None)
+    assert resolved.status_code == 200
+    assert resolved.json()["status"] == "resolved"
+    again = post(lisbon_manager, url, {"note": "again"}, key=None)
+    assert again.status_code == 409
+    assert error_of(again)["code"] == "discrepancy_not_open"
