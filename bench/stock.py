@@ -396,6 +396,7 @@ def main() -> None:
     print("services: reserve_stock + commit_reservation...", flush=True)
     service_hot = run_service([HOT_SKU], n, seconds)
     service_spread = run_service(data["codes"], n, seconds)
+    service_single = run_service(data["codes"], 1, seconds)
     print("HTTP: availability lookups through gunicorn...", flush=True)
     port = free_port()
     server = start_gunicorn(port, options.http_workers)
@@ -430,6 +431,13 @@ def main() -> None:
             ms(service_spread["p95"]),
         ),
         (
+            f"services reserve_stock+commit_reservation, {options.skus} SKUs",
+            1,
+            service_single["ops"],
+            ms(service_single["p50"]),
+            ms(service_single["p95"]),
+        ),
+        (
             "HTTP GET /api/v1/stock-levels/?sku=&location= (gunicorn "
             f"{options.http_workers} workers)",
             options.http_clients,
@@ -443,10 +451,10 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores; {seconds} s per measurement; one op = two transactions;"
         f" load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
-    print(f"| {'measure':<62} | clients | ops/s | p50 ms | p95 ms |")
-    print(f"|{'-' * 64}|---------|-------|--------|--------|")
+    print(f"| {'measure':<66} | clients | ops/s | p50 ms | p95 ms |")
+    print(f"|{'-' * 68}|---------|-------|--------|--------|")
     for name, clients, ops, p50, p95 in rows:
-        print(f"| {name:<62} | {clients:>7} | {ops:>5.0f} | {p50:>6} | {p95:>6} |")
+        print(f"| {name:<66} | {clients:>7} | {ops:>5.0f} | {p50:>6} | {p95:>6} |")
     print()
     print(f"ratio service / bare UPDATE, hot row: {service_hot['ops'] / bare_hot:.2f}")
     print(f"ratio service / bare UPDATE, spread:  {service_spread['ops'] / bare_spread:.2f}")
