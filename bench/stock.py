@@ -8,9 +8,9 @@ never touched):
 1. pgbench, N clients, a custom script of the bare conditional UPDATE that reserves one
    unit (`... WHERE on_hand - reserved - safety_stock >= 1`) followed by the matching
    release, so stock never runs out: on one hot row, and spread over many rows. The same
-   pgbench also runs the service's own SQL (reserve = UPDATE+ledger row and reservation
-   row; commit = UPDATE+ledger row and the reservation's compare-and-set) to show where
-   time goes: the database or Python.
+   pgbench also runs the services' own SQL (reserve = one statement: UPDATE, ledger row,
+   reservation row; commit = one statement in a transaction: UPDATE, ledger row, the
+   reservation's compare-and-set) to show where time goes: the database or Python.
 2. The service path: N processes calling `reserve_stock` then `commit_reservation`,
    on one hot SKU and spread over many SKUs.
 3. Availability lookups over HTTP (gunicorn on a free port, the stock-levels endpoint
@@ -141,13 +141,20 @@ WITH moved AS (
   UPDATE inventory_stocklevel SET on_hand = on_hand - 1, reserved = reserved - 1,
          updated_at = now()
    WHERE id = :id AND on_hand >= 1 AND reserved >= 1
-  RETURNING id, on_hand, location_id, sku_id)
-INSERT INTO inventory_stockmovement (stock_level_id, location_id, sku_id, kind, delta,
-  reserved_delta, balance_after, reason, reference_type, reference_id, created_at)
-SELECT id, location_id, sku_id, 'sale', -1, -1, on_hand, '', 'order', 'o', clock_timestamp()
-  FROM moved;
-UPDATE inventory_reservation SET status = 'committed', closed_at = now()
- WHERE id = :rid AND status = 'active';
+  RETURNING id, on_hand, location_id, sku_id
+), logged AS (
+  INSERT INTO inventory_stockmovement (stock_level_id, location_id, sku_id, kind, delta,
+    reserved_delta, balance_after, reason, reference_type, reference_id, created_at)
+  SELECT id, location_id, sku_id, 'sale', -1, -1, on_hand, '', 'order', 'o', clock_timestamp()
+    FROM moved
+  RETURNING id
+), closed AS (
+  UPDATE inventory_reservation SET status = 'committed', closed_at = clock_timestamp()
+   WHERE id = :rid AND status = 'active' AND expires_at > now()
+     AND EXISTS (SELECT 1 FROM moved)
+  RETURNING closed_at
+)
+SELECT (SELECT closed_at FROM closed) FROM logged;
 COMMIT;
 """
 

@@ -88,6 +88,15 @@ class Hold:
     basket: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class Close:
+    """End an active reservation in the same statement as the stock change it causes."""
+
+    reservation_id: int
+    status: str
+    require_unexpired: bool = False
+
+
 # The conditional UPDATE and its ledger row (and, for a reservation, the reservation row) in
 # one statement: one round trip, atomic on its own (no savepoint needed), and if the UPDATE
 # matches nothing no other row is written. A hot stock row stays locked only this long.
@@ -118,7 +127,23 @@ WITH moved AS (
     RETURNING id, stock_level_id, balance_after, created_at
 )
 """
-_MOVE_RESULT_SQL = "SELECT id, stock_level_id, balance_after, created_at, NULL, NULL FROM logged"
+_MOVE_RESULT_SQL = """
+SELECT id, stock_level_id, balance_after, created_at, NULL, NULL, NULL FROM logged
+"""
+# The reservation's compare-and-set waits for `moved` (EXISTS), so the stock row is locked
+# before the reservation row, the lock order every service keeps.
+_CLOSE_SQL = """, closed AS (
+    UPDATE inventory_reservation
+       SET status = %(close_status)s::varchar, closed_at = clock_timestamp()
+     WHERE id = %(close_id)s::bigint AND status = 'active'
+       AND (NOT %(close_unexpired)s::boolean OR expires_at > now())
+       AND EXISTS (SELECT 1 FROM moved)
+    RETURNING closed_at
+)
+SELECT logged.id, logged.stock_level_id, logged.balance_after, logged.created_at, NULL, NULL,
+       (SELECT closed_at FROM closed)
+  FROM logged
+"""
 _HOLD_SQL = """, held AS (
     INSERT INTO inventory_reservation
         (owner_type, owner_ref, basket, location_id, sku_id, quantity, status, expires_at,
@@ -131,7 +156,7 @@ _HOLD_SQL = """, held AS (
     RETURNING id, created_at
 )
 SELECT logged.id, logged.stock_level_id, logged.balance_after, logged.created_at,
-       held.id, held.created_at
+       held.id, held.created_at, NULL
   FROM logged, held
 """
 
@@ -151,6 +176,7 @@ def move_stock(
     reference_id: str = "",
     actor: Actor = SYSTEM,
     hold: Hold | None = None,
+    close: Close | None = None,
 ) -> StockMovement:
     """Apply one change to a stock level and write its ledger row, in one statement.
 
@@ -185,6 +211,13 @@ def move_stock(
             hold_quantity=hold.quantity,
             expires_at=hold.expires_at,
         )
+    if close is not None:
+        sql = _MOVE_SQL + _CLOSE_SQL
+        params.update(
+            close_id=close.reservation_id,
+            close_status=close.status,
+            close_unexpired=close.require_unexpired,
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -206,7 +239,7 @@ def move_stock(
             available=line["available"],
             lines=[line],
         )
-    movement_id, stock_level_id, balance_after, created_at, hold_id, held_at = row
+    movement_id, stock_level_id, balance_after, created_at, hold_id, held_at, closed_at = row
     movement = StockMovement(
         id=movement_id,
         stock_level_id=stock_level_id,
@@ -224,6 +257,7 @@ def move_stock(
         created_at=created_at,
     )
     _loaded(movement)
+    movement.closed_at = closed_at
     if hold is not None:
         movement.hold = _loaded(
             Reservation(

@@ -6,8 +6,9 @@ Rules kept here:
 - A basket of lines is all-or-nothing. Its stock rows are locked in primary-key order, so two
   baskets that share rows wait for each other instead of deadlocking.
 - Lock order everywhere is stock level first, reservation second: release, commit and
-  expiry change the stock row (which locks it) before they compare-and-set the
-  reservation's status, and roll the stock change back if the status had already moved.
+  expiry change the stock row and compare-and-set the reservation's status in one statement
+  whose status update waits for the stock update, and roll the stock change back if the
+  status had already moved (or the reservation lapsed, for a commit).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from inventory.models import Location, Reservation, Sku, StockLevel, StockMoveme
 from inventory.services.ledger import (
     SYSTEM,
     Actor,
+    Close,
     Hold,
     InsufficientStock,
     availability_line,
@@ -222,11 +224,11 @@ def _close(
     reservation.needs_resourcing = needs_resourcing
 
 
-def _give_back(reservation: Reservation, **move) -> None:
+def _give_back(reservation: Reservation, **move) -> StockMovement:
     """Run the stock side of ending a reservation. If the stock row refuses, the
     reservation was most likely closed already (its units given back): say so."""
     try:
-        move_stock(location=reservation.location, sku=reservation.sku, **move)
+        return move_stock(location=reservation.location, sku=reservation.sku, **move)
     except InsufficientStock:
         current = Reservation.objects.filter(pk=reservation.pk).values_list("status", flat=True)
         current_status = current.first()
@@ -235,12 +237,26 @@ def _give_back(reservation: Reservation, **move) -> None:
         raise
 
 
+def _ended(reservation: Reservation, movement: StockMovement, *, to: str) -> Reservation:
+    """After a `move_stock(close=...)`: refuse (rolling back) if the reservation had
+    already left `active` or lapsed, else reflect the new status on the instance."""
+    if movement.closed_at is None:
+        current = Reservation.objects.filter(pk=reservation.pk).values_list("status", flat=True)
+        current_status = current.first()
+        if current_status == Status.ACTIVE:
+            raise ReservationExpired(reservation=reservation.pk)
+        raise ReservationNotActive(reservation=reservation.pk, status=current_status)
+    reservation.status = to
+    reservation.closed_at = movement.closed_at
+    return reservation
+
+
 def release_reservation(
     *, reservation: Reservation, reason: str = "", actor: Actor = SYSTEM
 ) -> Reservation:
     """Give the units back to available stock; 409 if it was not active any more."""
     with transaction.atomic():
-        _give_back(
+        movement = _give_back(
             reservation,
             kind=Kind.RELEASE,
             reserved_delta=-reservation.quantity,
@@ -248,9 +264,9 @@ def release_reservation(
             reference_type=reservation.owner_type,
             reference_id=reservation.owner_ref,
             actor=actor,
+            close=Close(reservation.pk, Status.RELEASED),
         )
-        _close(reservation, to=Status.RELEASED, now=timezone.now())
-    return reservation
+        return _ended(reservation, movement, to=Status.RELEASED)
 
 
 def commit_reservation(
@@ -263,7 +279,7 @@ def commit_reservation(
     """Turn held units into a sale: on hand and reserved drop together in one conditional
     UPDATE. An expired (even if not yet swept) or closed reservation is refused with 409."""
     with transaction.atomic():
-        _give_back(
+        movement = _give_back(
             reservation,
             kind=Kind.SALE,
             delta=-reservation.quantity,
@@ -271,9 +287,9 @@ def commit_reservation(
             reference_type=reference_type,
             reference_id=reference_id or reservation.owner_ref,
             actor=actor,
+            close=Close(reservation.pk, Status.COMMITTED, require_unexpired=True),
         )
-        _close(reservation, to=Status.COMMITTED, now=timezone.now(), not_expired=True)
-    return reservation
+        return _ended(reservation, movement, to=Status.COMMITTED)
 
 
 class _AlreadyClosed(Exception):
@@ -297,7 +313,7 @@ def expire_reservations(*, now: datetime | None = None, batch_size: int = 500) -
         for reservation in due:
             try:
                 with transaction.atomic():
-                    move_stock(
+                    movement = move_stock(
                         location=reservation.location,
                         sku=reservation.sku,
                         kind=Kind.RELEASE,
@@ -305,11 +321,9 @@ def expire_reservations(*, now: datetime | None = None, batch_size: int = 500) -
                         reason="Reservation expired",
                         reference_type=reservation.owner_type,
                         reference_id=reservation.owner_ref,
+                        close=Close(reservation.pk, Status.EXPIRED),
                     )
-                    changed = Reservation.objects.filter(
-                        pk=reservation.pk, status=Status.ACTIVE
-                    ).update(status=Status.EXPIRED, closed_at=now)
-                    if not changed:
+                    if movement.closed_at is None:
                         raise _AlreadyClosed
             except (_AlreadyClosed, InsufficientStock):
                 # Committed, released or expired by someone else since we read it.
