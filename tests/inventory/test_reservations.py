@@ -208,12 +208,21 @@ def test_expiry_releases_only_lapsed_reservations_and_is_safe_to_run_twice(lisbo
     assert_ledger_matches()
 
 
+@pytest.mark.django_db
 def test_the_expiry_sweep_is_scheduled_every_minute():
-    assert _SCHEDULES["Expire lapsed stock reservations"] == {
-        "task": "inventory.expire_reservations",
-        "every_seconds": 60,
-        "crontab": None,
-    }
+    from django_celery_beat.models import PeriodicTask
+
+    from omni.services import ensure_schedules
+
+    assert _SCHEDULES["Expire lapsed stock reservations"]["every_seconds"] == 60
+    ensure_schedules()
+    task = PeriodicTask.objects.get(name="Expire lapsed stock reservations")
+    assert (task.task, task.interval.every, task.interval.period, task.enabled) == (
+        "inventory.expire_reservations",
+        60,
+        "seconds",
+        True,
+    )
 
 
 @pytest.mark.celery_worker
