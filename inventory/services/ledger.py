@@ -1,7 +1,10 @@
 """The one place stock quantities change: a conditional UPDATE plus a ledger row.
 
 Every service in `inventory.services` (receipts, sales, reservations, transfers, counts)
-goes through `move_stock`, so on hand always equals the sum of the ledger's deltas.
+goes through `move_stock`, so on hand always equals the sum of the ledger's deltas. The
+UPDATE and the ledger row are one SQL statement (with the reservation row it creates or
+closes, for reservations). Its INSERTs name their columns: a new NOT NULL column on
+`StockMovement` or `Reservation` needs a database default or a place in `_MOVE_SQL`.
 """
 
 from __future__ import annotations
