@@ -292,6 +292,58 @@ def commit_reservation(
         return _ended(reservation, movement, to=Status.COMMITTED)
 
 
+def _active_of_owner_locked(owner_type: str, owner_ref: str) -> list[Reservation]:
+    """The owner's active reservations, their stock rows locked in primary-key order, in
+    that same order (each commit or release below then re-takes a lock it already holds)."""
+    held = list(
+        Reservation.objects.filter(
+            owner_type=owner_type, owner_ref=owner_ref, status=Status.ACTIVE
+        ).select_related("location", "sku")
+    )
+    levels = lock_stock_levels((r.location_id, r.sku_id) for r in held)
+    return sorted(held, key=lambda r: levels[r.location_id, r.sku_id].pk)
+
+
+def release_owner_reservations(
+    *, owner_type: str, owner_ref: str, reason: str = "", actor: Actor = SYSTEM
+) -> list[Reservation]:
+    """Release everything a cart, order or pickup still holds (abandoned, cancelled,
+    expired pickup). Reservations that ended meanwhile are skipped, so it is safe to run
+    twice."""
+    released = []
+    with transaction.atomic():
+        for reservation in _active_of_owner_locked(owner_type, owner_ref):
+            try:
+                released.append(
+                    release_reservation(reservation=reservation, reason=reason, actor=actor)
+                )
+            except ReservationNotActive:
+                continue
+    return released
+
+
+def commit_owner_reservations(
+    *,
+    owner_type: str,
+    owner_ref: str,
+    reference_type: str = "order",
+    reference_id: str = "",
+    actor: Actor = SYSTEM,
+) -> list[Reservation]:
+    """Turn everything an order holds into sales, all or nothing: if any of its
+    reservations lapsed, nothing is committed (409) and the caller re-reserves."""
+    with transaction.atomic():
+        return [
+            commit_reservation(
+                reservation=reservation,
+                reference_type=reference_type,
+                reference_id=reference_id or owner_ref,
+                actor=actor,
+            )
+            for reservation in _active_of_owner_locked(owner_type, owner_ref)
+        ]
+
+
 class _AlreadyClosed(Exception):
     """Another process closed the reservation first; roll back and move on."""
 
