@@ -73,7 +73,7 @@ class DuplicatePair:
 
 _SAME_VALUE_ACROSS_KINDS = """
 SELECT LEAST(a.customer_id, b.customer_id), GREATEST(a.customer_id, b.customer_id),
-       'same ' || a.kind || ' given as ' || b.kind
+       'same ' || a.kind || ' given as ' || replace(b.kind, '_', ' ')
 FROM customers_identity a
 JOIN customers_identity b
   ON lower(b.value) = a.value AND b.kind <> a.kind AND b.customer_id <> a.customer_id

@@ -407,3 +407,16 @@ def attach_identity(
             identity.verified = True
         _notify_listeners([identity])
     return identity
+
+
+def dismiss_duplicate(*, first: Customer, second: Customer) -> DuplicateSuggestion:
+    """Staff looked: not the same person. The pair is no longer suggested."""
+    with transaction.atomic():
+        suggestion = record_duplicate_suggestion(
+            first=first, second=second, reason="dismissed by staff"
+        )
+        DuplicateSuggestion.objects.filter(pk=suggestion.pk).update(
+            status=DuplicateSuggestion.Status.DISMISSED
+        )
+        suggestion.status = DuplicateSuggestion.Status.DISMISSED
+    return suggestion

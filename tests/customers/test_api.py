@@ -259,4 +259,4 @@ def test_duplicates_list_same_name_and_postcode_and_same_email_as_another_kind(r
     assert response.status_code == 200
     pairs = {(row["first"]["id"], row["second"]["id"]): row["reason"] for row in response.json()}
     assert pairs[(str(ana.public_id), str(twin.public_id))] == "same name and postcode"
-    assert pairs[(str(ana.public_id), str(web_only.public_id))] == "same email given as web_account"
+    assert pairs[(str(ana.public_id), str(web_only.public_id))] == "same email given as web account"
