@@ -1,0 +1,129 @@
+"""The customers admin: search by any identity, the 360 page and its panels, merging
+after a side-by-side preview, possible duplicates."""
+
+import io
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from customers import hooks
+from customers.models import Customer, CustomerMerge, DuplicateSuggestion
+from customers.seed import seed
+from customers.services.consent import record_consent
+from customers.services.profile import add_address
+from omni.models import Role
+from tests.customers.factories import CustomerFactory, IdentityFactory, PhoneFactory
+from tests.factories import make_staff
+
+
+@pytest.fixture
+def ana_at_lisbon(db, client, lisbon):
+    """Ana, a store associate in Lisbon, logged in to the admin."""
+    clerk = make_staff("ana-clerk", Role.STORE_ASSOCIATE, [lisbon])
+    client.force_login(clerk)
+    return client
+
+
+@pytest.fixture
+def maria(db):
+    customer = CustomerFactory(first_name="Maria", last_name="Santos", postcode="1200-109")
+    IdentityFactory(customer=customer, value="maria@example.com")
+    PhoneFactory(customer=customer, value="+351912345678")
+    IdentityFactory(customer=customer, kind="loyalty_card", value="OMN12345678")
+    return customer
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "term", ["MARIA@example.com", "912 345 678", "+351 91 234 5678", "omn 1234 5678", "maria san"]
+)
+def test_a_store_associate_finds_a_customer_by_whatever_they_type(ana_at_lisbon, maria, term):
+    CustomerFactory(first_name="Bruno")
+    response = ana_at_lisbon.get(reverse("admin:customers_customer_changelist"), {"q": term})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [maria]
+
+
+@pytest.mark.django_db
+def test_the_360_page_shows_profile_identities_consent_addresses_and_registered_panels(
+    ana_at_lisbon, maria, settings
+):
+    templates = [dict(settings.TEMPLATES[0])]
+    templates[0]["DIRS"] = [*templates[0]["DIRS"], Path(__file__).parent / "templates"]
+    settings.TEMPLATES = templates
+    record_consent(customer=maria, channel="email", status="granted", form="signup")
+    add_address(customer=maria, kind="shipping", line1="Rua Garrett 1", city="Lisboa", country="PT")
+    hooks.register_360_panel(
+        "loyalty", "tests/panel.html", lambda customer, request: {"points": 120}, title="Loyalty"
+    )
+    try:
+        response = ana_at_lisbon.get(reverse("admin:customers_customer_360", args=[maria.pk]))
+    finally:
+        hooks._panels_360.pop("loyalty")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in ("Maria Santos", "+351912345678", "OMN12345678", "Rua Garrett 1", "✓ Yes"):
+        assert text in html
+    assert "Points: 120 for Maria" in html
+    # The loyalty slot is taken by the panel; the others are marked placeholders.
+    assert 'data-slot="loyalty"' not in html
+    assert 'data-slot="timeline"' in html
+
+
+@pytest.mark.django_db
+def test_merging_from_the_preview_needs_a_reason_and_then_merges(ana_at_lisbon, maria):
+    twin = CustomerFactory(first_name="Maria", last_name="Santos", postcode="1200-109")
+    url = reverse("admin:customers_customer_merge") + f"?ids={maria.pk},{twin.pk}"
+    preview = ana_at_lisbon.get(url)
+    assert preview.status_code == 200
+    assert "Why are they the same person?" in preview.content.decode()
+
+    no_reason = ana_at_lisbon.post(url, {"survivor": maria.pk, "reason": ""})
+    assert no_reason.status_code == 200
+    assert not CustomerMerge.objects.exists()
+
+    done = ana_at_lisbon.post(url, {"survivor": maria.pk, "reason": "same card at the till"})
+    assert done.status_code == 302
+    merge = CustomerMerge.objects.get()
+    assert (merge.survivor, merge.merged, merge.merged_by.username) == (maria, twin, "ana-clerk")
+
+
+@pytest.mark.django_db
+def test_the_merge_action_sends_two_selected_customers_to_the_preview(ana_at_lisbon, maria):
+    twin = CustomerFactory()
+    response = ana_at_lisbon.post(
+        reverse("admin:customers_customer_changelist"),
+        {"action": "merge_selected", "_selected_action": [maria.pk, twin.pk]},
+    )
+    assert response.status_code == 302
+    assert reverse("admin:customers_customer_merge") in response["Location"]
+
+
+@pytest.mark.django_db
+def test_possible_duplicates_list_and_dismiss(ana_at_lisbon, maria):
+    twin = CustomerFactory(first_name="maria", last_name="santos", postcode="1200-109")
+    url = reverse("admin:customers_customer_duplicates")
+    assert "same name and postcode" in ana_at_lisbon.get(url).content.decode()
+    ana_at_lisbon.post(url, {"dismiss": f"{maria.pk},{twin.pk}"})
+    assert DuplicateSuggestion.objects.get().status == "dismissed"
+    assert "same name and postcode" not in ana_at_lisbon.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_staff_without_a_customers_role_cannot_open_customer_pages(client, lisbon, maria):
+    client.force_login(make_staff("lena-planner", Role.INVENTORY_PLANNER))
+    # Planners read everything (customers:read) but cannot merge (no customers:write).
+    assert client.get(reverse("admin:customers_customer_360", args=[maria.pk])).status_code == 200
+    assert client.get(reverse("admin:customers_customer_merge")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_demo_seed_makes_thousands_of_customers_once():
+    out = io.StringIO()
+    seed(stdout=out, force=False, count=300)
+    first = Customer.objects.count()
+    assert first >= 300
+    seed(stdout=out, force=False, count=300)
+    assert Customer.objects.count() == first
+    assert "skipped" in out.getvalue()
