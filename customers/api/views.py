@@ -3,7 +3,7 @@ privacy and merges. Views validate, call a service, render."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -43,7 +43,8 @@ def detail_queryset():
 
 
 def render_customer(customer: Customer) -> dict:
-    customer = detail_queryset().get(pk=customer.pk)
+    # The services hand back a loaded customer; fetch only its related rows.
+    prefetch_related_objects([customer], "identities", "merged_from")
     return s.CustomerDetailOutput(customer).data
 
 
