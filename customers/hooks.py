@@ -5,6 +5,8 @@
   from B to A and returns what it moved, so unmerge can move exactly those rows back.
 - Identity listeners: told when an identity is attached to a customer (e.g. to stitch
   anonymous app events recorded under a device id).
+- Privacy: export sections, erase guards (which can refuse an erasure) and erase steps.
+- The admin's customer 360 page: panels rendered in order, with reserved slots.
 """
 
 from __future__ import annotations

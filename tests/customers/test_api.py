@@ -260,3 +260,26 @@ def test_duplicates_list_same_name_and_postcode_and_same_email_as_another_kind(r
     pairs = {(row["first"]["id"], row["second"]["id"]): row["reason"] for row in response.json()}
     assert pairs[(str(ana.public_id), str(twin.public_id))] == "same name and postcode"
     assert pairs[(str(ana.public_id), str(web_only.public_id))] == "same email given as web account"
+
+
+@pytest.mark.django_db
+def test_a_replayed_resolve_with_the_same_idempotency_key_creates_nothing_more(register):
+    body = {"identities": [{"kind": "email", "value": "new@example.com"}]}
+    first = register.post(f"{API}resolve/", body, format="json", HTTP_IDEMPOTENCY_KEY="till-1-42")
+    replay = register.post(f"{API}resolve/", body, format="json", HTTP_IDEMPOTENCY_KEY="till-1-42")
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay["Idempotent-Replayed"] == "true"
+    assert Customer.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_erasing_twice_is_409_and_unknown_customers_are_404(register, ana):
+    url = f"{API}{ana.public_id}/erase/"
+    assert register.post(url, {"reason": "asked"}, format="json").status_code == 200
+    again = register.post(url, {"reason": "asked"}, format="json")
+    assert again.status_code == 409
+    assert error_code(again) == "customer_erased"
+    missing = register.get(f"{API}00000000-0000-0000-0000-000000000000/consent/")
+    assert missing.status_code == 404
+    assert error_code(missing) == "customer_not_found"
