@@ -254,6 +254,42 @@ def run(name: str, make_request, total: int, threads: int) -> dict:
     return result
 
 
+def direct_calls(count: int, total: int) -> dict:
+    """The services called in-process (no HTTP, auth or rendering): what the database and
+    the identity code cost on their own."""
+    from customers.services.identity import lookup_customer, resolve_or_create
+
+    rng = random.Random(7)  # noqa: S311 - load generation
+    results = {}
+    for name, call in (
+        (
+            "lookup_customer(email)",
+            lambda n: lookup_customer(kind="email", value=f"bench{n}@example.com"),
+        ),
+        (
+            "resolve_or_create(known email + phone)",
+            lambda n: resolve_or_create(
+                identities=[
+                    {"kind": "email", "value": f"bench{n}@example.com"},
+                    {"kind": "phone", "value": f"+35191{n:07d}"},
+                ]
+            ),
+        ),
+    ):
+        timings = []
+        for _ in range(total // 2):
+            n = rng.randint(1, count)
+            started = time.perf_counter()
+            call(n)
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        results[name] = (statistics.median(timings), timings[int(len(timings) * 0.95) - 1])
+        print(
+            f"in-process {name:<40} p50 {results[name][0]:6.2f} ms  p95 {results[name][1]:6.2f} ms"
+        )
+    return {"name": "in-process", "failures": 0, **results}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -311,6 +347,7 @@ def main() -> None:
             },
         )
 
+    results = [direct_calls(count, args.requests)]
     try:
         # Warm up connections and caches.
         run("warm-up", lookup_email, args.threads * 25, args.threads)

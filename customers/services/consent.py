@@ -177,13 +177,14 @@ def unsubscribe_token(customer: Customer, channel: str, campaign=None) -> str:
     return signing.dumps(payload, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def unsubscribe_url(customer: Customer, channel: str, campaign=None) -> str:
-    """The path of the one-click unsubscribe page for a message (prefix it with the public
-    site URL; put it in the `List-Unsubscribe` header with
-    `List-Unsubscribe-Post: List-Unsubscribe=One-Click`)."""
-    return reverse(
+def unsubscribe_url(customer: Customer, channel: str, campaign=None, *, base_url: str = "") -> str:
+    """The one-click unsubscribe page for a message: a path, or an absolute URL with
+    `base_url` (the public site, e.g. "https://shop.example.com"). Put it in the
+    `List-Unsubscribe` header with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`."""
+    path = reverse(
         "customers-public:unsubscribe", args=[unsubscribe_token(customer, channel, campaign)]
     )
+    return f"{base_url.rstrip('/')}{path}" if base_url else path
 
 
 def _campaign_ref(campaign) -> str:

@@ -63,6 +63,9 @@ def test_an_unknown_consent_channel_is_refused_and_writes_nothing(ana):
 def test_the_unsubscribe_page_asks_first_then_one_click_post_unsubscribes(ana, client):
     record_consent(customer=ana, channel="email", status="granted")
     url = unsubscribe_url(ana, "email", campaign="spring-sale")
+    assert unsubscribe_url(ana, "email", base_url="https://shop.example.com/").startswith(
+        "https://shop.example.com/u/"
+    )
     page = client.get(url)
     assert page.status_code == 200
     assert b"Unsubscribe from emails?" in page.content
