@@ -35,6 +35,16 @@ class IdentityInput(serializers.Serializer):
     )
 
 
+class IdentityAttachInput(IdentityInput):
+    region = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    verified = serializers.BooleanField(required=False, default=False)
+    source_channel = serializers.ChoiceField(
+        choices=Customer._meta.get_field("acquisition_channel").choices,
+        required=False,
+        default="",
+    )
+
+
 class ProfileInput(serializers.Serializer):
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)

@@ -18,7 +18,14 @@ from customers.models import Address, Customer, CustomerMerge, Identity
 from customers.selectors import duplicate_suggestions
 from customers.services import consent as consent_service
 from customers.services import privacy, profile
-from customers.services.identity import lookup_customer, resolve_customer, resolve_or_create
+from customers.services.identity import (
+    attach_identity,
+    detach_identity,
+    lookup_customer,
+    resolve_customer,
+    resolve_or_create,
+    update_profile,
+)
 from customers.services.merge import merge_customers, unmerge_customers
 from omni.auth import TokenUser
 from omni.idempotency import idempotent
@@ -59,12 +66,18 @@ class CustomerScoped(GenericAPIView):
 
 
 @extend_schema(tags=["customers"])
-class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
+class CustomerViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Customers (merged-away ones are not listed), filterable by name, email, phone,
     city, country and creation date."""
 
     scope = "customers"
     lookup_field = "public_id"
+    http_method_names = ["get", "patch", "head", "options"]
     filterset_class = CustomerFilter
     ordering_fields = ["created_at", "last_name"]
 
@@ -87,6 +100,58 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self):
         return detail_queryset().get(pk=resolve_customer(self.kwargs["public_id"]).pk)
+
+    @extend_schema(request=s.ProfileInput, responses={200: s.CustomerDetailOutput, **ERRORS})
+    def partial_update(self, request, public_id):
+        """Change profile fields (name, birth date, city, preferred store, ...)."""
+        data = s.ProfileInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        customer = update_profile(customer=resolve_customer(public_id), **data.validated_data)
+        return Response(render_customer(customer))
+
+
+@extend_schema(tags=["customers"])
+class IdentityListView(CustomerScoped):
+    """Add an identity to a customer (409 `identity_taken` if another customer has it:
+    merge them instead)."""
+
+    @extend_schema(request=s.IdentityAttachInput, responses={201: s.IdentityOutput, **ERRORS})
+    def post(self, request, public_id):
+        customer = self.get_customer()
+        data = s.IdentityAttachInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        identity = attach_identity(
+            customer=customer,
+            kind=values["kind"],
+            value=values["value"],
+            namespace=values["namespace"],
+            region=values.get("region") or None,
+            verified=values["verified"],
+            source_channel=values["source_channel"],
+        )
+        return Response(s.IdentityOutput(identity).data, status=201)
+
+
+@extend_schema(tags=["customers"])
+class IdentityDetailView(CustomerScoped):
+    """Take an identity off the customer, addressed by kind and normalised value (and
+    `?namespace=` for external ids)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("namespace", OpenApiTypes.STR)],
+        responses={204: None, 404: ERRORS[404]},
+    )
+    def delete(self, request, public_id, kind, value):
+        identity = get_object_or_404(
+            Identity,
+            customer=self.get_customer(),
+            kind=kind,
+            value=value,
+            namespace=request.query_params.get("namespace", ""),
+        )
+        detach_identity(identity=identity)
+        return Response(status=204)
 
 
 @extend_schema(tags=["customers"])

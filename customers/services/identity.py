@@ -28,6 +28,7 @@ from django.db.models import Q
 
 from customers import hooks
 from customers.errors import (
+    CustomerErased,
     CustomerNotFound,
     IdentityTaken,
     InvalidEmail,
@@ -37,6 +38,7 @@ from customers.errors import (
     ResolveContention,
 )
 from customers.models import Customer, DuplicateSuggestion, Identity
+from omni.errors import BadRequest
 
 Kind = Identity.Kind
 
@@ -420,3 +422,25 @@ def dismiss_duplicate(*, first: Customer, second: Customer) -> DuplicateSuggesti
         )
         suggestion.status = DuplicateSuggestion.Status.DISMISSED
     return suggestion
+
+
+def detach_identity(*, identity: Identity) -> None:
+    """Take an identity off its customer (a number given up, a card lost). The customer
+    keeps everything else; the value becomes free for whoever holds it next."""
+    Identity.objects.filter(pk=identity.pk).delete()
+
+
+def update_profile(*, customer: Customer, **changes: Any) -> Customer:
+    """Change profile fields (only those in `PROFILE_FIELDS`); refused for erased customers."""
+    unknown = sorted(set(changes) - set(PROFILE_FIELDS))
+    if unknown:
+        raise BadRequest("Unknown profile fields.", fields=unknown)
+    customer = follow_merges(customer)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.erased_at is not None:
+            raise CustomerErased(customer=str(customer.public_id))
+        for name, value in changes.items():
+            setattr(customer, name, value)
+        customer.save(update_fields=[*changes, "updated_at"])
+    return customer

@@ -283,3 +283,34 @@ def test_erasing_twice_is_409_and_unknown_customers_are_404(register, ana):
     missing = register.get(f"{API}00000000-0000-0000-0000-000000000000/consent/")
     assert missing.status_code == 404
     assert error_code(missing) == "customer_not_found"
+
+
+@pytest.mark.django_db
+def test_profile_changes_through_patch_and_bad_values_are_refused(register, ana):
+    url = f"{API}{ana.public_id}/"
+    changed = register.patch(url, {"first_name": "Ana Maria", "time_zone": "Europe/Lisbon"})
+    assert changed.status_code == 200
+    assert changed.json()["first_name"] == "Ana Maria"
+    bad = register.patch(url, {"time_zone": "Mars/Olympus"})
+    assert bad.status_code == 400
+    ana.refresh_from_db()
+    assert ana.time_zone == "Europe/Lisbon"
+
+
+@pytest.mark.django_db
+def test_identities_are_added_refused_when_taken_and_removed(register, ana):
+    url = f"{API}{ana.public_id}/identities/"
+    added = register.post(url, {"kind": "loyalty_card", "value": "omn 0042"}, format="json")
+    assert added.status_code == 201
+    assert added.json()["value"] == "OMN0042"
+    other = CustomerFactory()
+    taken = register.post(
+        f"{API}{other.public_id}/identities/",
+        {"kind": "email", "value": "ANA@example.com"},
+        format="json",
+    )
+    assert taken.status_code == 409
+    assert error_code(taken) == "identity_taken"
+    assert not other.identities.exists()
+    assert register.delete(f"{url}phone/+351912345678/").status_code == 204
+    assert sorted(ana.identities.values_list("kind", flat=True)) == ["email", "loyalty_card"]

@@ -209,3 +209,36 @@ def test_twenty_concurrent_calls_with_the_same_email_create_exactly_one_customer
     assert set(results) == {Customer.objects.get().pk}
     assert Identity.objects.filter(kind="email").count() == 1
     assert Identity.objects.filter(kind="app_install").count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_calls_with_overlapping_identities_converge_on_one_customer():
+    """A till, the web shop and the app all see the same phone at once, each with another
+    identity of the same person."""
+    others = [
+        {"kind": "email", "value": "ana@example.com"},
+        {"kind": "loyalty_card", "value": "OMN0001"},
+        {"kind": "app_install", "value": "device-a"},
+        {"kind": "web_account", "value": "acct-9"},
+        {"kind": "pos_ref", "value": "LIS-1"},
+    ]
+    barrier = threading.Barrier(10)
+    errors = []
+
+    def call(n):
+        try:
+            barrier.wait()
+            resolve_or_create(identities=[phone("+351912345678"), others[n % len(others)]])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    customer = Customer.objects.get()
+    assert customer.identities.count() == 6

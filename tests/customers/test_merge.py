@@ -181,3 +181,39 @@ def test_merging_a_suggested_pair_closes_the_suggestion(ana_twice):
     assert resolution.suggestions
     merge_customers(survivor=web, merged=store)
     assert DuplicateSuggestion.objects.get().status == "merged"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_merging_the_same_pair_opposite_ways_at_once_leave_one_merge():
+    import threading
+
+    from django.db import connection
+
+    web, store = CustomerFactory(), CustomerFactory()
+    IdentityFactory(customer=web, value="ana@example.com")
+    PhoneFactory(customer=store, value="+351912345678")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def merge(survivor, merged):
+        try:
+            barrier.wait()
+            merge_customers(survivor=survivor, merged=merged, reason="clerk")
+            outcomes.append("merged")
+        except MergeRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=merge, args=(web, store)),
+        threading.Thread(target=merge, args=(store, web)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["merged", "refused"]
+    assert CustomerMerge.objects.count() == 1
+    assert Customer.objects.filter(merged_into__isnull=True).count() == 1
+    assert Identity.objects.values("customer").distinct().count() == 1
