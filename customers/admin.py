@@ -24,7 +24,7 @@ from customers.models import (
     PrivacyRequest,
 )
 from customers.selectors import duplicate_suggestions, search_customers
-from customers.services.consent import current_consent
+from customers.services.consent import current_consent, record_consent
 from customers.services.identity import dismiss_duplicate
 from customers.services.merge import merge_customers, unmerge_customers
 from customers.services.profile import preferences_of
@@ -162,6 +162,11 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 name="customers_customer_360",
             ),
             path(
+                "<int:pk>/360/consent/",
+                self.admin_site.admin_view(self.record_consent_view),
+                name="customers_customer_consent",
+            ),
+            path(
                 "merge/",
                 self.admin_site.admin_view(self.merge_preview),
                 name="customers_customer_merge",
@@ -221,6 +226,29 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "can_change": self.has_change_permission(request, customer),
         }
         return TemplateResponse(request, "admin/customers/customer/360.html", context)
+
+    def record_consent_view(self, request, pk):
+        """A clerk records a choice the customer states at the counter."""
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=pk)
+        access = getattr(request.user, "staff_access", None)
+        try:
+            record_consent(
+                customer=customer,
+                channel=request.POST.get("channel", ""),
+                status=request.POST.get("status", ""),
+                source_channel="store",
+                location=access.current_location if access else None,
+                form="store counter",
+                staff=request.user,
+                evidence=f"stated at the counter, recorded by {request.user}",
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, "Consent recorded.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:customers_customer_360", args=[pk]))
 
     # --- Duplicates and merging ---------------------------------------------------------------
 

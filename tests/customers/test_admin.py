@@ -127,3 +127,17 @@ def test_the_demo_seed_makes_thousands_of_customers_once():
     seed(stdout=out, force=False, count=300)
     assert Customer.objects.count() == first
     assert "skipped" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_clerk_records_consent_stated_at_the_counter_from_the_360_page(
+    ana_at_lisbon, maria, lisbon
+):
+    url = reverse("admin:customers_customer_consent", args=[maria.pk])
+    response = ana_at_lisbon.post(url, {"channel": "sms", "status": "granted"})
+    assert response.status_code == 302
+    event = maria.consent_events.get()
+    assert (event.channel, event.status, event.staff.username) == ("sms", "granted", "ana-clerk")
+    assert event.source_location == lisbon
+    ana_at_lisbon.post(url, {"channel": "fax", "status": "granted"})
+    assert maria.consent_events.count() == 1
