@@ -185,11 +185,11 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
         env=env,
         start_new_session=True,
     )
-    for _ in range(100):
+    for _ in range(150):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)  # noqa: S310
             return server
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):  # not listening yet, or still booting
             time.sleep(0.2)
     stop_server(server)
     raise SystemExit("gunicorn did not start")
@@ -302,6 +302,7 @@ def main() -> None:
     ensure_database(admin)
     setup_django(url)
     populate(args.customers)
+    results = [direct_calls(args.customers, args.requests)]
     token = make_token()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     port = free_port()
@@ -347,7 +348,6 @@ def main() -> None:
             },
         )
 
-    results = [direct_calls(count, args.requests)]
     try:
         # Warm up connections and caches.
         run("warm-up", lookup_email, args.threads * 25, args.threads)

@@ -77,6 +77,7 @@ class CustomerViewSet(
 
     scope = "customers"
     lookup_field = "public_id"
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
     http_method_names = ["get", "patch", "head", "options"]
     filterset_class = CustomerFilter
     ordering_fields = ["created_at", "last_name"]
