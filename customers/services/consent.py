@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from customers import hooks
 from customers.errors import InvalidUnsubscribeLink, UnknownConsentChannel, UnknownPhone
 from customers.models import (
     ConsentChannel,
@@ -98,6 +99,8 @@ def record_consent(
             ip_address=ip_address,
         )
         _upsert_state(event)
+        for listener in hooks.consent_listeners():
+            listener(event)
     return event
 
 

@@ -144,3 +144,16 @@ def test_the_sms_stop_webhook_needs_customers_write_and_answers_404_for_stranger
     garbage = gateway.post("/api/v1/customers/sms-replies/", {**body, "phone": "banana"})
     assert garbage.status_code == 400
     assert garbage.json()["error"]["code"] == "invalid_phone"
+
+
+@pytest.mark.django_db
+def test_consent_listeners_hear_every_recorded_choice(ana):
+    from customers import hooks
+
+    heard = []
+    hooks.register_consent_listener("tests", heard.append)
+    try:
+        record_consent(customer=ana, channel="email", status="granted")
+    finally:
+        hooks._consent_listeners.pop("tests")
+    assert [(event.channel, event.status) for event in heard] == [("email", "granted")]
