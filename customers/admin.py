@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -25,8 +25,9 @@ from customers.models import (
 )
 from customers.selectors import duplicate_suggestions, search_customers
 from customers.services.consent import current_consent, record_consent
-from customers.services.identity import dismiss_duplicate
+from customers.services.identity import attach_identity, dismiss_duplicate
 from customers.services.merge import merge_customers, unmerge_customers
+from customers.services.privacy import export_customer
 from customers.services.profile import preferences_of
 from omni.auth import has_scope
 from omni.errors import DomainError
@@ -167,6 +168,16 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 name="customers_customer_consent",
             ),
             path(
+                "<int:pk>/360/identities/",
+                self.admin_site.admin_view(self.add_identity_view),
+                name="customers_customer_add_identity",
+            ),
+            path(
+                "<int:pk>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="customers_customer_export",
+            ),
+            path(
                 "merge/",
                 self.admin_site.admin_view(self.merge_preview),
                 name="customers_customer_merge",
@@ -224,6 +235,7 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "panels": panels,
             "placeholders": placeholders,
             "can_change": self.has_change_permission(request, customer),
+            "identity_kinds": Identity.Kind.choices,
         }
         return TemplateResponse(request, "admin/customers/customer/360.html", context)
 
@@ -249,6 +261,42 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
         else:
             self.message_user(request, "Consent recorded.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:customers_customer_360", args=[pk]))
+
+    def add_identity_view(self, request, pk):
+        """A clerk adds what the customer gives at the counter: a new phone, a card."""
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=pk)
+        access = getattr(request.user, "staff_access", None)
+        location = access.current_location if access else None
+        try:
+            identity = attach_identity(
+                customer=customer,
+                kind=request.POST.get("kind", ""),
+                value=request.POST.get("value", ""),
+                namespace=request.POST.get("namespace", ""),
+                region=(location.country if location else "") or customer.country or None,
+                source_channel="store",
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(
+                request, f"Added {identity.get_kind_display().lower()} {identity.value}."
+            )
+        return HttpResponseRedirect(reverse("admin:customers_customer_360", args=[pk]))
+
+    def export_view(self, request, pk):
+        """Everything about the customer as one JSON file (audited as a privacy export)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=pk)
+        document = export_customer(customer=customer, user=request.user, reason="admin download")
+        response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = (
+            f'attachment; filename="customer-{customer.public_id}.json"'
+        )
+        return response
 
     # --- Duplicates and merging ---------------------------------------------------------------
 

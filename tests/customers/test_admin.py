@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from customers import hooks
-from customers.models import Customer, CustomerMerge, DuplicateSuggestion
+from customers.models import Customer, CustomerMerge, DuplicateSuggestion, PrivacyRequest
 from customers.seed import seed
 from customers.services.consent import record_consent
 from customers.services.profile import add_address
@@ -141,3 +141,25 @@ def test_a_clerk_records_consent_stated_at_the_counter_from_the_360_page(
     assert event.source_location == lisbon
     ana_at_lisbon.post(url, {"channel": "fax", "status": "granted"})
     assert maria.consent_events.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_clerk_adds_an_identity_typed_locally_and_a_taken_one_is_refused(ana_at_lisbon, maria):
+    url = reverse("admin:customers_customer_add_identity", args=[maria.pk])
+    ana_at_lisbon.post(url, {"kind": "email", "value": "Maria.Work@Example.com"})
+    assert maria.identities.filter(value="maria.work@example.com").exists()
+    other = CustomerFactory()
+    ana_at_lisbon.post(
+        reverse("admin:customers_customer_add_identity", args=[other.pk]),
+        {"kind": "phone", "value": "+351 912 345 678"},
+    )
+    assert not other.identities.exists()
+
+
+@pytest.mark.django_db
+def test_the_data_download_is_the_audited_export(ana_at_lisbon, maria):
+    response = ana_at_lisbon.get(reverse("admin:customers_customer_export", args=[maria.pk]))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    assert response.json()["customer"]["first_name"] == "Maria"
+    assert maria.pk in PrivacyRequest.objects.values_list("customer_id", flat=True)
