@@ -71,25 +71,32 @@ class DuplicatePair:
     suggestion_id: int | None = None
 
 
+# An email or phone someone else holds as another kind (a web account id that is an
+# email, a POS reference that is a phone number): each candidate is one probe of the
+# (kind, namespace, value) unique index.
 _SAME_VALUE_ACROSS_KINDS = """
 SELECT LEAST(a.customer_id, b.customer_id), GREATEST(a.customer_id, b.customer_id),
        'same ' || a.kind || ' given as ' || replace(b.kind, '_', ' ')
-FROM customers_identity a
-JOIN customers_identity b
-  ON lower(b.value) = a.value AND b.kind <> a.kind AND b.customer_id <> a.customer_id
-WHERE a.kind IN ('email', 'phone')
+FROM customers_identity b
+JOIN customers_identity a
+  ON a.kind = CASE WHEN b.value LIKE '%%@%%' THEN 'email' ELSE 'phone' END
+ AND a.namespace = ''
+ AND a.value = CASE WHEN b.value LIKE '%%@%%' THEN lower(b.value) ELSE b.value END
+ AND a.customer_id <> b.customer_id
+WHERE b.kind NOT IN ('email', 'phone') AND (b.value LIKE '%%@%%' OR b.value LIKE '+%%')
 """
 
+# One pass grouping live customers by name and postcode; only groups of two or more
+# become pairs (the first of the group with each of the others).
 _SAME_NAME_AND_POSTCODE = """
-SELECT LEAST(a.id, b.id), GREATEST(a.id, b.id), 'same name and postcode'
-FROM customers_customer a
-JOIN customers_customer b
-  ON a.id < b.id
- AND lower(a.first_name) = lower(b.first_name) AND lower(a.last_name) = lower(b.last_name)
- AND replace(upper(a.postcode), ' ', '') = replace(upper(b.postcode), ' ', '')
-WHERE a.postcode <> '' AND a.last_name <> ''
-  AND a.merged_into_id IS NULL AND b.merged_into_id IS NULL
-  AND a.erased_at IS NULL AND b.erased_at IS NULL
+SELECT ids[1], other, 'same name and postcode'
+FROM (
+    SELECT array_agg(id ORDER BY id) AS ids
+    FROM customers_customer
+    WHERE postcode <> '' AND last_name <> '' AND merged_into_id IS NULL AND erased_at IS NULL
+    GROUP BY lower(first_name), lower(last_name), replace(upper(postcode), ' ', '')
+    HAVING count(*) > 1
+) AS groups, unnest(ids[2:]) AS other
 """
 
 
