@@ -325,6 +325,12 @@ def _resolve_once(
     best_key = _strongest(owners)
     customer = follow_merges(Customer.objects.get(pk=owners[best_key]))
     new_keys = [key for key in keys if key not in owners]
+    if new_keys or any(getattr(customer, name) in (None, "") for name in profile):
+        # Lock the customer before writing to it, so a concurrent merge cannot move it
+        # away between our read and our insert (merges lock both customers first).
+        customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
+        if customer.merged_into_id is not None:
+            raise _LostRace
     if new_keys and _insert_identities(customer, new_keys, channel):
         raise _LostRace
     attached = list(Identity.objects.filter(_identity_q(new_keys), customer=customer))
@@ -397,6 +403,14 @@ def attach_identity(
     """Give a customer one more identity; refused with 409 if another customer has it."""
     key = normalise_identity(kind, value, namespace=namespace, region=region or customer.country)
     with transaction.atomic():
+        # Locked like a merge locks it, so the identity cannot land on a merged-away row.
+        customer = Customer.objects.select_for_update(of=("self",)).get(
+            pk=follow_merges(customer).pk
+        )
+        if customer.erased_at is not None:
+            raise CustomerErased(customer=str(customer.public_id))
+        if customer.merged_into_id is not None:  # merged while we waited for the lock
+            raise ResolveContention()
         taken = _insert_identities(customer, [key], source_channel)
         identity = Identity.objects.get(kind=key.kind, namespace=key.namespace, value=key.value)
         if taken:
