@@ -217,3 +217,55 @@ def test_two_clerks_merging_the_same_pair_opposite_ways_at_once_leave_one_merge(
     assert CustomerMerge.objects.count() == 1
     assert Customer.objects.filter(merged_into__isnull=True).count() == 1
     assert Identity.objects.values("customer").distinct().count() == 1
+
+
+def _merge_while_resolving(n):
+    """One race: a clerk merges Ana's store account into her web account while the till
+    resolves her phone with a new card."""
+    import threading
+
+    from django.db import connection
+
+    web, store = CustomerFactory(), CustomerFactory()
+    PhoneFactory(customer=store, value=f"+35191234500{n}")
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def merge():
+        try:
+            barrier.wait()
+            merge_customers(survivor=web, merged=store, reason="same person")
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def resolve():
+        try:
+            barrier.wait()
+            resolve_or_create(
+                identities=[
+                    {"kind": "phone", "value": f"+35191234500{n}"},
+                    {"kind": "loyalty_card", "value": f"OMN9{n:04d}"},
+                ]
+            )
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=merge), threading.Thread(target=resolve)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return web, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_identities_given_during_a_merge_never_land_on_the_merged_away_customer():
+    for n in range(5):
+        web, errors = _merge_while_resolving(n)
+        assert errors == []
+        assert not Identity.objects.filter(customer__merged_into__isnull=False).exists()
+        assert Identity.objects.get(value=f"OMN9{n:04d}").customer == web
