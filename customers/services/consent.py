@@ -31,7 +31,12 @@ from customers.models import (
     Customer,
     Identity,
 )
-from customers.services.identity import follow_merges, normalise_phone, resolve_customer
+from customers.services.identity import (
+    follow_merges,
+    lock_live_customer,
+    normalise_phone,
+    resolve_customer,
+)
 from omni.errors import BadRequest
 
 UNSUBSCRIBE_SALT = "customers.unsubscribe"
@@ -82,8 +87,10 @@ def record_consent(
     """Append a consent choice for one channel and make it current if it is the newest."""
     check_channel(channel)
     check_status(status)
-    customer = follow_merges(customer)
     with transaction.atomic():
+        # Locked so a concurrent merge cannot leave this choice behind on the merged-away
+        # customer: an opt-out must follow the person.
+        customer = lock_live_customer(customer)
         event = ConsentEvent.objects.create(
             customer=customer,
             channel=channel,

@@ -214,6 +214,20 @@ def follow_merges(customer: Customer) -> Customer:
     return customer
 
 
+def lock_live_customer(customer: Customer) -> Customer:
+    """Lock the customer that now stands for `customer` (following merges) for the rest of
+    the transaction. Writers that attach rows to a customer take this lock, and a merge
+    locks both customers first, so no row can land on a customer while it is merged away.
+    FOR NO KEY UPDATE: other apps inserting rows that point at the customer still pass."""
+    for _attempt in range(5):
+        live = follow_merges(customer)
+        locked = Customer.objects.select_for_update(no_key=True, of=("self",)).get(pk=live.pk)
+        if locked.merged_into_id is None:
+            return locked
+        customer = locked  # merged while we waited for the lock; follow it
+    raise ResolveContention()
+
+
 def resolve_customer(public_id: uuid.UUID | str) -> Customer:
     """The live customer behind a public ID, following merges: a merged-away ID keeps
     resolving to its survivor."""
@@ -326,11 +340,7 @@ def _resolve_once(
     customer = follow_merges(Customer.objects.get(pk=owners[best_key]))
     new_keys = [key for key in keys if key not in owners]
     if new_keys or any(getattr(customer, name) in (None, "") for name in profile):
-        # Lock the customer before writing to it, so a concurrent merge cannot move it
-        # away between our read and our insert (merges lock both customers first).
-        customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
-        if customer.merged_into_id is not None:
-            raise _LostRace
+        customer = lock_live_customer(customer)
     if new_keys and _insert_identities(customer, new_keys, channel):
         raise _LostRace
     attached = list(Identity.objects.filter(_identity_q(new_keys), customer=customer))
@@ -403,14 +413,9 @@ def attach_identity(
     """Give a customer one more identity; refused with 409 if another customer has it."""
     key = normalise_identity(kind, value, namespace=namespace, region=region or customer.country)
     with transaction.atomic():
-        # Locked like a merge locks it, so the identity cannot land on a merged-away row.
-        customer = Customer.objects.select_for_update(of=("self",)).get(
-            pk=follow_merges(customer).pk
-        )
+        customer = lock_live_customer(customer)
         if customer.erased_at is not None:
             raise CustomerErased(customer=str(customer.public_id))
-        if customer.merged_into_id is not None:  # merged while we waited for the lock
-            raise ResolveContention()
         taken = _insert_identities(customer, [key], source_channel)
         identity = Identity.objects.get(kind=key.kind, namespace=key.namespace, value=key.value)
         if taken:
@@ -449,9 +454,8 @@ def update_profile(*, customer: Customer, **changes: Any) -> Customer:
     unknown = sorted(set(changes) - set(PROFILE_FIELDS))
     if unknown:
         raise BadRequest("Unknown profile fields.", fields=unknown)
-    customer = follow_merges(customer)
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = lock_live_customer(customer)
         if customer.erased_at is not None:
             raise CustomerErased(customer=str(customer.public_id))
         for name, value in changes.items():

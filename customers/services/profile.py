@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from customers.models import Address, Customer, Preferences
-from customers.services.identity import follow_merges, normalise_phone
+from customers.services.identity import follow_merges, lock_live_customer, normalise_phone
 from omni.errors import BadRequest
 
 PREFERENCE_FIELDS = (
@@ -51,9 +51,9 @@ def update_preferences(*, customer: Customer, **changes: Any) -> Preferences:
     unknown = sorted(set(changes) - set(PREFERENCE_FIELDS))
     if unknown:
         raise BadRequest("Unknown preference fields.", fields=unknown)
-    customer = follow_merges(customer)
     with transaction.atomic():
-        preferences, _ = Preferences.objects.select_for_update().get_or_create(customer=customer)
+        customer = lock_live_customer(customer)
+        preferences, _ = Preferences.objects.get_or_create(customer=customer)
         for name, value in changes.items():
             setattr(preferences, name, value)
         preferences.save()
@@ -120,11 +120,10 @@ def _clear_other_defaults(address: Address) -> None:
 
 def add_address(*, customer: Customer, **fields: Any) -> Address:
     """Add an address; the first of its kind becomes the default."""
-    customer = follow_merges(customer)
-    cleaned = _clean_address(fields, customer.country)
+    cleaned = _clean_address(fields, follow_merges(customer).country)
     with transaction.atomic():
-        # Lock the customer so two concurrent "first address" calls agree on the default.
-        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        # The lock also makes two concurrent "first address" calls agree on the default.
+        customer = lock_live_customer(customer)
         has_default = Address.objects.filter(
             customer=customer, kind=cleaned.get("kind"), is_default=True
         ).exists()

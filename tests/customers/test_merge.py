@@ -8,6 +8,7 @@ from customers.errors import MergeRefused, UnmergeRefused
 from customers.hooks import MergeParticipant
 from customers.models import (
     Address,
+    ConsentEvent,
     ConsentState,
     Customer,
     CustomerMerge,
@@ -219,15 +220,17 @@ def test_two_clerks_merging_the_same_pair_opposite_ways_at_once_leave_one_merge(
     assert Identity.objects.values("customer").distinct().count() == 1
 
 
-def _merge_while_resolving(n):
-    """One race: a clerk merges Ana's store account into her web account while the till
-    resolves her phone with a new card."""
+def _merge_while(n, action, before=None):
+    """One race: a clerk merges Ana's store account into her web account while `action`
+    (store customer, n) runs in another thread."""
     import threading
 
     from django.db import connection
 
     web, store = CustomerFactory(), CustomerFactory()
     PhoneFactory(customer=store, value=f"+35191234500{n}")
+    if before:
+        before(web, store)
     barrier = threading.Barrier(2)
     errors = []
 
@@ -243,12 +246,7 @@ def _merge_while_resolving(n):
     def resolve():
         try:
             barrier.wait()
-            resolve_or_create(
-                identities=[
-                    {"kind": "phone", "value": f"+35191234500{n}"},
-                    {"kind": "loyalty_card", "value": f"OMN9{n:04d}"},
-                ]
-            )
+            action(store, n)
         except Exception as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)
         finally:
@@ -264,8 +262,32 @@ def _merge_while_resolving(n):
 
 @pytest.mark.django_db(transaction=True)
 def test_identities_given_during_a_merge_never_land_on_the_merged_away_customer():
+    def till_gives_phone_and_card(store, n):
+        resolve_or_create(
+            identities=[
+                {"kind": "phone", "value": f"+35191234500{n}"},
+                {"kind": "loyalty_card", "value": f"OMN9{n:04d}"},
+            ]
+        )
+
     for n in range(5):
-        web, errors = _merge_while_resolving(n)
+        web, errors = _merge_while(n, till_gives_phone_and_card)
         assert errors == []
         assert not Identity.objects.filter(customer__merged_into__isnull=False).exists()
         assert Identity.objects.get(value=f"OMN9{n:04d}").customer == web
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_opt_out_recorded_during_a_merge_follows_the_person():
+    def opt_out(store, n):
+        record_consent(customer=store, channel="email", status="withdrawn")
+
+    def both_opted_in(web, store):
+        record_consent(customer=web, channel="email", status="granted")
+        record_consent(customer=store, channel="email", status="granted")
+
+    for n in range(5):
+        web, errors = _merge_while(n, opt_out, before=both_opted_in)
+        assert errors == []
+        assert not ConsentEvent.objects.filter(customer__merged_into__isnull=False).exists()
+        assert not has_marketing_consent(web, "email")
