@@ -414,11 +414,16 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
         ]
         for row in rows:
             row["differs"] = len({str(value) for value in row["values"]}) > 1
+        sides = [self._side(customer) for customer in customers]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Merge two customers",
-            "sides": [self._side(customer) for customer in customers],
+            "sides": sides,
+            # Keep, by default, the customer with more identities (then the older one).
+            "suggested": max(
+                sides, key=lambda side: (len(side["identities"]), -side["customer"].pk)
+            )["customer"].pk,
             "rows": rows,
             "error": error,
             "ids": ",".join(str(customer.pk) for customer in customers),
