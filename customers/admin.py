@@ -25,7 +25,7 @@ from customers.models import (
 )
 from customers.selectors import duplicate_suggestions, search_customers
 from customers.services.consent import current_consent, record_consent
-from customers.services.identity import attach_identity, dismiss_duplicate
+from customers.services.identity import attach_identity, dismiss_duplicate, update_profile
 from customers.services.merge import merge_customers, unmerge_customers
 from customers.services.privacy import export_customer
 from customers.services.profile import preferences_of
@@ -61,6 +61,12 @@ class IdentityInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser or has_scope(request.user, "customers:read")
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -115,6 +121,11 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 )
             )
         )
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the edit takes the same lock as merges and identities.
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        update_profile(customer=obj, **changes)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"title": "Find a customer", **(extra_context or {})}

@@ -163,3 +163,30 @@ def test_the_data_download_is_the_audited_export(ana_at_lisbon, maria):
     assert "attachment" in response["Content-Disposition"]
     assert response.json()["customer"]["first_name"] == "Maria"
     assert maria.pk in PrivacyRequest.objects.values_list("customer_id", flat=True)
+
+
+@pytest.mark.django_db
+def test_a_clerk_edits_the_profile_and_sees_the_identities(ana_at_lisbon, maria):
+    url = reverse("admin:customers_customer_change", args=[maria.pk])
+    page = ana_at_lisbon.get(url)
+    assert "OMN12345678" in page.content.decode()
+    form = page.context["adminform"].form
+    data = {
+        name: (form[name].value() if form[name].value() is not None else "") for name in form.fields
+    }
+    data.update(
+        {
+            "first_name": "Maria José",
+            "identities-TOTAL_FORMS": "3",
+            "identities-INITIAL_FORMS": "3",
+            "identities-MIN_NUM_FORMS": "0",
+            "identities-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for n, identity in enumerate(maria.identities.order_by("kind", "value")):
+        data[f"identities-{n}-id"] = identity.pk
+        data[f"identities-{n}-customer"] = maria.pk
+    response = ana_at_lisbon.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    maria.refresh_from_db()
+    assert maria.first_name == "Maria José"
