@@ -27,10 +27,11 @@ from customers.selectors import duplicate_suggestions, search_customers
 from customers.services.consent import current_consent, record_consent
 from customers.services.identity import attach_identity, dismiss_duplicate, update_profile
 from customers.services.merge import merge_customers, unmerge_customers
-from customers.services.privacy import export_customer
+from customers.services.privacy import erase_customer, export_customer
 from customers.services.profile import preferences_of
-from omni.auth import has_scope
+from omni.auth import has_scope, roles_of
 from omni.errors import DomainError
+from omni.models import Role
 
 
 class ScopedAdminMixin:
@@ -189,6 +190,11 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 name="customers_customer_export",
             ),
             path(
+                "<int:pk>/erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="customers_customer_erase",
+            ),
+            path(
                 "merge/",
                 self.admin_site.admin_view(self.merge_preview),
                 name="customers_customer_merge",
@@ -247,6 +253,7 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "placeholders": placeholders,
             "can_change": self.has_change_permission(request, customer),
             "identity_kinds": Identity.Kind.choices,
+            "can_erase": self.can_erase(request) and not customer.erased_at,
         }
         return TemplateResponse(request, "admin/customers/customer/360.html", context)
 
@@ -308,6 +315,37 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
             f'attachment; filename="customer-{customer.public_id}.json"'
         )
         return response
+
+    def can_erase(self, request) -> bool:
+        return request.user.is_superuser or Role.ADMINISTRATOR in roles_of(request.user)
+
+    def erase_view(self, request, pk):
+        """Erase (anonymise) a customer after a confirmation with the reason; refused while
+        another part objects (e.g. an open order)."""
+        if not self.can_erase(request):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=pk)
+        error = None
+        if request.method == "POST":
+            reason = request.POST.get("reason", "").strip()
+            if not reason:
+                error = "Give the reason (e.g. the customer's request and its date)."
+            else:
+                try:
+                    erase_customer(customer=customer, user=request.user, reason=reason)
+                except DomainError as exc:
+                    error = exc.message
+                else:
+                    self.message_user(request, "The customer's personal data was erased.")
+                    return HttpResponseRedirect(reverse("admin:customers_customer_360", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Erase {customer}",
+            "customer": customer,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/customers/customer/erase.html", context)
 
     # --- Duplicates and merging ---------------------------------------------------------------
 

@@ -190,3 +190,24 @@ def test_a_clerk_edits_the_profile_and_sees_the_identities(ana_at_lisbon, maria)
     assert response.status_code == 302, response.context["adminform"].form.errors
     maria.refresh_from_db()
     assert maria.first_name == "Maria José"
+
+
+@pytest.mark.django_db
+def test_only_administrators_erase_from_the_admin_and_a_guard_still_refuses(
+    ana_at_lisbon, client, maria
+):
+    url = reverse("admin:customers_customer_erase", args=[maria.pk])
+    assert ana_at_lisbon.get(url).status_code == 403
+    client.force_login(make_staff("dpo", Role.ADMINISTRATOR))
+    hooks.register_erase_guard("tests.orders", lambda customer: "order 7 is still open")
+    try:
+        refused = client.post(url, {"reason": "asked by email"})
+    finally:
+        hooks._erase_guards.pop("tests.orders")
+    assert "order 7 is still open" in refused.content.decode()
+    maria.refresh_from_db()
+    assert maria.erased_at is None
+    assert client.post(url, {"reason": "asked by email"}).status_code == 302
+    maria.refresh_from_db()
+    assert maria.erased_at is not None
+    assert not maria.identities.exists()
