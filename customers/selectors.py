@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from customers.models import Customer, DuplicateSuggestion, Identity
-from customers.services.identity import IdentityKey, normalise_identity
+from customers.services.identity import IdentityKey, follow_merges, normalise_identity
 from omni.errors import DomainError
 
 # Countries of the stores the search tries for a phone typed without its country code.
@@ -44,6 +44,20 @@ def identity_keys_for_term(term: str, regions=SEARCH_PHONE_REGIONS) -> list[Iden
     ):
         add(kind, term)
     return keys
+
+
+def customers_by_identity_term(term: str, *, region: str | None = None) -> list[Customer]:
+    """The customers whose identity matches what was typed, whatever its kind (a POS
+    field that takes an email, a phone or a card number). Merges are followed."""
+    regions = (region.upper(),) if region else SEARCH_PHONE_REGIONS
+    query = Q(pk__in=[])
+    for key in identity_keys_for_term(term, regions=regions):
+        query |= Q(kind=key.kind, namespace=key.namespace, value=key.value)
+    found: dict[int, Customer] = {}
+    for identity in Identity.objects.filter(query).select_related("customer"):
+        customer = follow_merges(identity.customer)
+        found[customer.pk] = customer
+    return list(found.values())
 
 
 def search_customers(term: str, queryset: QuerySet | None = None) -> QuerySet:

@@ -103,15 +103,20 @@ class LookupInput(serializers.Serializer):
     loyalty_card = serializers.CharField(required=False)
     region = serializers.CharField(max_length=2, required=False, allow_blank=True)
 
+    q = serializers.CharField(
+        required=False,
+        help_text="Whatever the clerk typed: an email, a phone in any format, a card number.",
+    )
+
     def validate(self, attrs):
         shortcuts = [name for name in ("email", "phone", "loyalty_card") if attrs.get(name)]
-        if attrs.get("kind") and attrs.get("value"):
+        if attrs.get("kind") and attrs.get("value") or attrs.get("q"):
             return attrs
         if len(shortcuts) == 1:
             attrs["kind"], attrs["value"] = shortcuts[0], attrs[shortcuts[0]]
             return attrs
         raise serializers.ValidationError(
-            "Give kind and value, or exactly one of email, phone, loyalty_card."
+            "Give q, or kind and value, or exactly one of email, phone, loyalty_card."
         )
 
 

@@ -14,8 +14,9 @@ from rest_framework.views import APIView
 
 from customers.api import serializers as s
 from customers.api.filters import CustomerFilter
+from customers.errors import AmbiguousLookup, CustomerNotFound
 from customers.models import Address, Customer, CustomerMerge, Identity
-from customers.selectors import duplicate_suggestions
+from customers.selectors import customers_by_identity_term, duplicate_suggestions
 from customers.services import consent as consent_service
 from customers.services import privacy, profile
 from customers.services.identity import (
@@ -193,16 +194,31 @@ class ResolveView(APIView):
 
 @extend_schema(tags=["customers"])
 class LookupView(APIView):
-    """Find a customer by any identity, as typed (`?email=`, `?phone=&region=PT`,
-    `?loyalty_card=`, or `?kind=&value=&namespace=`)."""
+    """Find a customer by any identity, as typed: `?q=` with whatever the clerk typed
+    (409 `ambiguous_lookup` if it matches several customers), or `?email=`,
+    `?phone=&region=PT`, `?loyalty_card=`, `?kind=&value=&namespace=`."""
 
     scope = "customers"
 
-    @extend_schema(parameters=[s.LookupInput], responses={200: s.CustomerDetailOutput, **ERRORS})
+    @extend_schema(
+        parameters=[s.LookupInput],
+        responses={
+            200: s.CustomerDetailOutput,
+            409: OpenApiResponse(description="`ambiguous_lookup`."),
+            **ERRORS,
+        },
+    )
     def get(self, request):
         data = s.LookupInput(data=request.query_params)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        if values.get("q") and not values.get("kind"):
+            matches = customers_by_identity_term(values["q"], region=values.get("region"))
+            if not matches:
+                raise CustomerNotFound(q=values["q"])
+            if len(matches) > 1:
+                raise AmbiguousLookup(customers=[str(match.public_id) for match in matches])
+            return Response(render_customer(matches[0]))
         customer = lookup_customer(
             kind=values["kind"],
             value=values["value"],

@@ -314,3 +314,19 @@ def test_identities_are_added_refused_when_taken_and_removed(register, ana):
     assert not other.identities.exists()
     assert register.delete(f"{url}phone/+351912345678/").status_code == 204
     assert sorted(ana.identities.values_list("kind", flat=True)) == ["email", "loyalty_card"]
+
+
+@pytest.mark.django_db
+def test_a_pos_field_takes_whatever_the_clerk_types(reader, ana):
+    IdentityFactory(customer=ana, kind="loyalty_card", value="OMN12345678")
+    for typed in ("ANA@example.com", "912 345 678", "omn 1234-5678"):
+        response = reader.get(f"{API}lookup/", {"q": typed, "region": "PT"})
+        assert response.status_code == 200, typed
+        assert response.json()["id"] == str(ana.public_id)
+    assert reader.get(f"{API}lookup/", {"q": "nobody@example.com"}).status_code == 404
+    # The same digits as a card of one customer and a phone of another: ask again.
+    other = CustomerFactory()
+    IdentityFactory(customer=other, kind="loyalty_card", value="912345678")
+    ambiguous = reader.get(f"{API}lookup/", {"q": "912345678", "region": "PT"})
+    assert ambiguous.status_code == 409
+    assert error_code(ambiguous) == "ambiguous_lookup"
