@@ -291,3 +291,23 @@ def test_an_opt_out_recorded_during_a_merge_follows_the_person():
         assert errors == []
         assert not ConsentEvent.objects.filter(customer__merged_into__isnull=False).exists()
         assert not has_marketing_consent(web, "email")
+
+
+@pytest.mark.django_db
+def test_unmerge_restores_default_addresses_even_after_the_survivor_reshuffled_them(ana_twice):
+    from customers.services.profile import delete_address
+
+    web, store = ana_twice
+    web_home = AddressFactory(customer=web, kind="shipping", is_default=True, line1="Rua A")
+    store_home = AddressFactory(customer=store, kind="shipping", is_default=True, line1="Rua B")
+    store_work = AddressFactory(customer=store, kind="shipping", is_default=False, line1="Rua C")
+    merge = merge_customers(survivor=web, merged=store)
+    delete_address(address=web_home)  # a moved address becomes the survivor's default
+    assert Address.objects.filter(customer=web, is_default=True).count() == 1
+
+    unmerge_customers(merge=merge)
+
+    store_home.refresh_from_db()
+    store_work.refresh_from_db()
+    assert (store_home.customer, store_home.is_default) == (store, True)
+    assert (store_work.customer, store_work.is_default) == (store, False)
