@@ -126,6 +126,11 @@ def unmerge_customers(
             unmerged_by_token=token,
             unmerge_reason=reason,
         )
+        # Undone means "not the same person": do not suggest the pair again.
+        low, high = sorted([survivor.pk, merged.pk])
+        DuplicateSuggestion.objects.filter(first_id=low, second_id=high).update(
+            status=DuplicateSuggestion.Status.DISMISSED
+        )
         merge.refresh_from_db()
     return merge
 

@@ -171,7 +171,7 @@ def test_unmerge_is_refused_twice_and_while_the_survivor_was_merged_again(ana_tw
 
 
 @pytest.mark.django_db
-def test_merging_a_suggested_pair_closes_the_suggestion(ana_twice):
+def test_merging_a_suggested_pair_closes_the_suggestion_and_unmerging_dismisses_it(ana_twice):
     web, store = ana_twice
     resolution = resolve_or_create(
         identities=[
@@ -180,8 +180,10 @@ def test_merging_a_suggested_pair_closes_the_suggestion(ana_twice):
         ]
     )
     assert resolution.suggestions
-    merge_customers(survivor=web, merged=store)
+    merge = merge_customers(survivor=web, merged=store)
     assert DuplicateSuggestion.objects.get().status == "merged"
+    unmerge_customers(merge=merge, reason="two people")
+    assert DuplicateSuggestion.objects.get().status == "dismissed"
 
 
 @pytest.mark.django_db(transaction=True)
