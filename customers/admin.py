@@ -253,7 +253,9 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "placeholders": placeholders,
             "can_change": self.has_change_permission(request, customer),
             "identity_kinds": Identity.Kind.choices,
-            "can_erase": self.can_erase(request) and not customer.erased_at,
+            "can_erase": self.can_erase(request)
+            and not customer.erased_at
+            and not customer.merged_into_id,
         }
         return TemplateResponse(request, "admin/customers/customer/360.html", context)
 
@@ -484,11 +486,32 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(CustomerMerge)
 class CustomerMergeAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["merged_at", "survivor", "merged", "merged_by", "rule", "reason", "unmerged_at"]
+    list_display = [
+        "merged_at",
+        "survivor_link",
+        "merged_link",
+        "merged_by",
+        "rule",
+        "reason",
+        "unmerged_at",
+    ]
     list_select_related = ["survivor", "merged", "merged_by"]
     list_filter = ["unmerged_at"]
     actions = ["undo"]
     readonly_fields = [field.name for field in CustomerMerge._meta.fields]
+
+    def _customer_link(self, customer):
+        url = reverse("admin:customers_customer_360", args=[customer.pk])
+        label = f"{customer.full_name or '(no name)'} · {str(customer.public_id)[:8]}"
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.display(description="Survivor", ordering="survivor__last_name")
+    def survivor_link(self, merge):
+        return self._customer_link(merge.survivor)
+
+    @admin.display(description="Merged away", ordering="merged__last_name")
+    def merged_link(self, merge):
+        return self._customer_link(merge.merged)
 
     @admin.action(description="Undo the selected merges")
     def undo(self, request, queryset):
