@@ -395,9 +395,8 @@ def seed(*, stdout, force: bool = False, count: int = CUSTOMER_COUNT) -> None:
                                 customer=customer,
                                 channel=channel,
                                 status="withdrawn",
-                                occurred_at=min(
-                                    now, signup + datetime.timedelta(days=rng.randrange(1, 200))
-                                ),
+                                # Some time between signing up and today.
+                                occurred_at=signup + (now - signup) * rng.uniform(0.05, 0.95),
                                 source_channel=channel if channel != "post" else "",
                                 form="unsubscribe link",
                             )
