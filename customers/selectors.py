@@ -114,6 +114,18 @@ FROM (
 """
 
 
+def detected_duplicate_pairs(*, limit: int) -> list[DuplicatePair]:
+    """Pairs found in the data itself (same email or phone as another kind, same name and
+    postcode), whatever staff decided about them."""
+    pairs: dict[tuple[int, int], DuplicatePair] = {}
+    with connection.cursor() as cursor:
+        for sql in (_SAME_VALUE_ACROSS_KINDS, _SAME_NAME_AND_POSTCODE):
+            cursor.execute(f"{sql} LIMIT %s", [limit])  # noqa: S608 - constant SQL
+            for first, second, reason in cursor.fetchall():
+                pairs.setdefault((first, second), DuplicatePair(first, second, reason))
+    return list(pairs.values())
+
+
 def duplicate_suggestions(*, limit: int = 200) -> list[DuplicatePair]:
     """Pairs that look like one person: recorded suggestions still open, the same email or
     phone held as another kind by someone else, and the same name at the same postcode.
@@ -126,10 +138,8 @@ def duplicate_suggestions(*, limit: int = 200) -> list[DuplicatePair]:
             closed.add(key)
             continue
         pairs[key] = DuplicatePair(*key, suggestion.reason, suggestion.pk)
-    with connection.cursor() as cursor:
-        for sql in (_SAME_VALUE_ACROSS_KINDS, _SAME_NAME_AND_POSTCODE):
-            cursor.execute(f"{sql} LIMIT %s", [limit])  # noqa: S608 - constant SQL
-            for first, second, reason in cursor.fetchall():
-                if (first, second) not in closed:
-                    pairs.setdefault((first, second), DuplicatePair(first, second, reason))
+    for pair in detected_duplicate_pairs(limit=limit):
+        key = (pair.first_id, pair.second_id)
+        if key not in closed:
+            pairs.setdefault(key, pair)
     return list(pairs.values())[:limit]

@@ -462,3 +462,25 @@ def update_profile(*, customer: Customer, **changes: Any) -> Customer:
             setattr(customer, name, value)
         customer.save(update_fields=[*changes, "updated_at"])
     return customer
+
+
+def record_detected_duplicates(*, limit: int = 10_000) -> int:
+    """Store the pairs found in the data as open suggestions (nightly), so the review list
+    and the admin read stored rows; pairs already recorded, merged or dismissed stay as
+    they are. Returns how many were new."""
+    from customers.selectors import detected_duplicate_pairs
+
+    pairs = detected_duplicate_pairs(limit=limit)
+    with transaction.atomic():
+        before = DuplicateSuggestion.objects.count()
+        DuplicateSuggestion.objects.bulk_create(
+            [
+                DuplicateSuggestion(
+                    first_id=pair.first_id, second_id=pair.second_id, reason=pair.reason[:200]
+                )
+                for pair in pairs
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        return DuplicateSuggestion.objects.count() - before

@@ -313,3 +313,23 @@ def test_unmerge_restores_default_addresses_even_after_the_survivor_reshuffled_t
     store_work.refresh_from_db()
     assert (store_home.customer, store_home.is_default) == (store, True)
     assert (store_work.customer, store_work.is_default) == (store, False)
+
+
+@pytest.mark.django_db
+def test_the_nightly_job_records_detected_pairs_once_and_leaves_dismissed_ones(ana_twice):
+    from customers.services.identity import dismiss_duplicate, record_detected_duplicates
+    from customers.tasks import record_detected_duplicates as nightly_task
+
+    web, store = ana_twice
+    web.postcode = store.postcode = "1200-109"
+    web.save()
+    store.save()
+    lena = CustomerFactory(first_name="Lena", last_name="Weber", postcode="10115")
+    lena_again = CustomerFactory(first_name="lena", last_name="weber", postcode="10115")
+    dismiss_duplicate(first=lena, second=lena_again)
+
+    assert nightly_task() == 1
+    assert record_detected_duplicates() == 0
+    recorded = DuplicateSuggestion.objects.get(status="open")
+    assert {recorded.first, recorded.second} == {web, store}
+    assert DuplicateSuggestion.objects.get(first=lena).status == "dismissed"
