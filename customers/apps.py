@@ -6,6 +6,7 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customers"
 
     def ready(self) -> None:
+        from customers import tasks  # noqa: F401 - registers the nightly schedule
         from customers.services.merge import register_own_participants
 
         register_own_participants()

@@ -35,6 +35,16 @@ class IdentityInput(serializers.Serializer):
     )
 
 
+class IdentityAttachInput(IdentityInput):
+    region = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    verified = serializers.BooleanField(required=False, default=False)
+    source_channel = serializers.ChoiceField(
+        choices=Customer._meta.get_field("acquisition_channel").choices,
+        required=False,
+        default="",
+    )
+
+
 class ProfileInput(serializers.Serializer):
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -93,15 +103,20 @@ class LookupInput(serializers.Serializer):
     loyalty_card = serializers.CharField(required=False)
     region = serializers.CharField(max_length=2, required=False, allow_blank=True)
 
+    q = serializers.CharField(
+        required=False,
+        help_text="Whatever the clerk typed: an email, a phone in any format, a card number.",
+    )
+
     def validate(self, attrs):
         shortcuts = [name for name in ("email", "phone", "loyalty_card") if attrs.get(name)]
-        if attrs.get("kind") and attrs.get("value"):
+        if attrs.get("kind") and attrs.get("value") or attrs.get("q"):
             return attrs
         if len(shortcuts) == 1:
             attrs["kind"], attrs["value"] = shortcuts[0], attrs[shortcuts[0]]
             return attrs
         raise serializers.ValidationError(
-            "Give kind and value, or exactly one of email, phone, loyalty_card."
+            "Give q, or kind and value, or exactly one of email, phone, loyalty_card."
         )
 
 
