@@ -11,4 +11,4 @@ class CustomersConfig(AppConfig):
 
         register_own_participants()
 
-        from customers import engagement_admin, engagement_tasks, participants  # noqa: F401
+        from customers import engagement_admin, engagement_tasks, panels, participants  # noqa: F401

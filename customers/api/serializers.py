@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from customers.models import (
@@ -13,6 +13,8 @@ from customers.models import (
     Customer,
     CustomerMerge,
     Identity,
+    LoyaltyAccount,
+    LoyaltyTier,
     Preferences,
 )
 from customers.services.consent import current_consent
@@ -283,6 +285,7 @@ class CustomerDetailOutput(serializers.ModelSerializer):
     identities = IdentityOutput(many=True, read_only=True)
     consent = ConsentStateField(source="*", read_only=True)
     merged_from = serializers.SerializerMethodField()
+    loyalty = serializers.SerializerMethodField()
 
     class Meta:
         model = Customer
@@ -308,10 +311,23 @@ class CustomerDetailOutput(serializers.ModelSerializer):
             "identities",
             "consent",
             "merged_from",
+            "loyalty",
         ]
 
     def get_merged_from(self, customer) -> list[str]:
         return [str(merged.public_id) for merged in customer.merged_from.all()]
+
+    @extend_schema_field(
+        inline_serializer(
+            "CustomerLoyalty",
+            {"balance": serializers.IntegerField(), "tier": serializers.CharField()},
+        )
+    )
+    def get_loyalty(self, customer) -> dict:
+        account = LoyaltyAccount.objects.filter(customer=customer).first()
+        if account is None:
+            return {"balance": 0, "tier": LoyaltyTier.BRONZE}
+        return {"balance": account.balance, "tier": account.tier}
 
 
 class ConflictOutput(serializers.Serializer):
