@@ -219,6 +219,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "omni.schema.add_error_responses",
     ],
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignKindEnum": "campaigns.models.Campaign.Kind",
+        "DeliveryChannelEnum": "campaigns.models.DeliveryChannel",
+    },
 }
 
 # Requests per minute for a principal with no limit of its own.
