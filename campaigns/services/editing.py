@@ -100,7 +100,7 @@ def update_campaign(*, campaign: Campaign, **changes: Any) -> Campaign:
     return campaign
 
 
-def _clean_variant(channel: str, data: dict[str, Any]) -> dict[str, Any]:
+def clean_variant(channel: str, data: dict[str, Any]) -> dict[str, Any]:
     model, fields, required = VARIANTS[channel]
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -125,7 +125,7 @@ def set_message(
     if unknown:
         raise UnknownChannel(unknown=unknown, known=list(VARIANTS))
     cleaned = {
-        channel: (_clean_variant(channel, data) if data is not None else None)
+        channel: (clean_variant(channel, data) if data is not None else None)
         for channel, data in variants.items()
     }
     with transaction.atomic():

@@ -255,6 +255,13 @@ def materialise_deliveries(
         cursor.execute(sql, params)
         counts = cursor.fetchall()
     result = SendResult()
+    # Rows the unique constraint turned away: the customer already has this step.
+    expected = audience_query.count() * (
+        1 if campaign.channel_strategy == Campaign.Strategy.PRIORITY else len(channels)
+    )
+    already = expected - sum(count for _, _, count in counts)
+    if already > 0:
+        result.skipped[Delivery.SkipReason.ALREADY_SENT.value] = already
     for state, reason, count in counts:
         if state == Delivery.State.QUEUED:
             result.queued += count

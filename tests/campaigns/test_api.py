@@ -146,6 +146,7 @@ def test_send_now_queues_deliveries_and_the_log_shows_skip_reasons(
     assert body["campaign"]["status"] == "sending"
     assert len(callbacks) == 1
     assert again.json()["queued"] == 0
+    assert again.json()["skipped"] == {"already_sent": 1}
     assert Delivery.objects.filter(campaign=campaign).count() == 3
     [row] = log.json()["results"]
     assert row["customer"] == str(carla.public_id)
