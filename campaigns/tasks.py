@@ -2,10 +2,16 @@
 
 from celery import shared_task
 
+from campaigns.backends import BackendUnavailable
 from campaigns.services import sending
 
 
-@shared_task(name="campaigns.send_delivery_batch")
+@shared_task(
+    name="campaigns.send_delivery_batch",
+    autoretry_for=(BackendUnavailable,),
+    retry_backoff=30,
+    retry_kwargs={"max_retries": 10},
+)
 def send_delivery_batch(delivery_ids: list[int], at: str | None = None) -> dict:
     """`at` evaluates the send rules as of that time (the sweep passes its own clock)."""
     return dict(sending.send_batch(delivery_ids=delivery_ids, now=sending.now_or(at)))

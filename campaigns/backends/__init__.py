@@ -16,7 +16,12 @@ from campaigns import conf
 
 
 class SendFailed(Exception):
-    """The provider refused or could not be reached; the delivery is marked failed."""
+    """The provider refused this message; the delivery is marked failed."""
+
+
+class BackendUnavailable(Exception):
+    """The channel cannot be reached at all (e.g. the SMTP server is down): nothing was
+    sent, the batch goes back in the queue and the task is retried."""
 
 
 @dataclass

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 
-from campaigns.backends import Outgoing, SendFailed
+from campaigns.backends import BackendUnavailable, Outgoing, SendFailed
 
 
 class EmailBackend:
@@ -20,7 +20,10 @@ class EmailBackend:
     def open(self) -> None:
         # One SMTP connection for a whole batch.
         self.connection = get_connection(fail_silently=False)
-        self.connection.open()
+        try:
+            self.connection.open()
+        except (smtplib.SMTPException, OSError) as error:
+            raise BackendUnavailable(str(error)) from error
 
     def close(self) -> None:
         if self.connection is not None:

@@ -31,7 +31,7 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, 
 from django.utils import timezone
 
 from campaigns import audience, conf
-from campaigns.backends import Outgoing, SendFailed, get_backend
+from campaigns.backends import BackendUnavailable, Outgoing, SendFailed, get_backend
 from campaigns.errors import (
     CampaignClosed,
     InvalidAddress,
@@ -446,6 +446,13 @@ def send_batch(
             if key not in messages:
                 messages[key] = message_for(delivery.campaign, delivery.step_key)
             outcome[_hand_over(delivery, messages[key], backends, now=now, policy=policy)] += 1
+    except BackendUnavailable:
+        # Nothing left this batch for the rows still in hand: give them back to the queue
+        # (clearing the cap slot) so the retried task, or another worker, sends them.
+        Delivery.objects.filter(pk__in=claimed, state=Delivery.State.SENDING).update(
+            state=Delivery.State.QUEUED, sent_at=None, claimed_at=None
+        )
+        raise
     finally:
         for backend in backends.values():
             backend.close()
@@ -468,8 +475,9 @@ def _hand_over(delivery: Delivery, message, backends: dict, *, now, policy) -> s
             policy=policy,
         )
         if delivery.channel not in backends:
-            backends[delivery.channel] = get_backend(delivery.channel)
-            backends[delivery.channel].open()
+            backend = get_backend(delivery.channel)
+            backend.open()
+            backends[delivery.channel] = backend
         provider_id = backends[delivery.channel].send(outgoing)
     except (SendFailed, InvalidTemplate) as error:
         mine.update(state=Delivery.State.FAILED, failed_at=timezone.now(), error=str(error)[:2000])

@@ -220,6 +220,33 @@ def test_a_one_off_campaign_is_sent_once_nothing_is_left_to_send():
     assert campaign.status == Campaign.Status.SENT
 
 
+def test_an_unreachable_mail_server_puts_the_batch_back_in_the_queue_untouched(
+    settings, mailoutbox
+):
+    import socket
+
+    from campaigns.backends import BackendUnavailable
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 2
+    readers = [reachable_customer() for _ in range(3)]
+    for reader in readers:
+        StatedPolicy.grant(reader, "email")
+    campaign = campaign_with_variants(channels=["email"])
+    send_campaign(campaign=campaign, customer_ids=[r.public_id for r in readers], now=AFTERNOON)
+
+    with pytest.raises(BackendUnavailable):
+        send_batch(delivery_ids=ids_of(campaign), now=AFTERNOON)
+
+    assert list(Delivery.objects.values_list("state", "sent_at")) == [("queued", None)] * 3
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert send_batch(delivery_ids=ids_of(campaign), now=AFTERNOON) == {"sent": 3}
+    assert len(mailoutbox) == 3
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_sending_the_same_batch_at_once_send_each_message_once(outbox):
     customers = [reachable_customer(first_name=f"Reader{n}") for n in range(40)]
