@@ -208,6 +208,12 @@ class Delivery(models.Model):
                 condition=Q(state="deferred"),
                 name="delivery_deferred_due",
             ),
+            # Hard-bounced addresses are suppressed: looked up for every send.
+            models.Index(
+                fields=["channel", "address"],
+                condition=Q(state="bounced"),
+                name="delivery_bounced_address",
+            ),
             models.Index(
                 fields=["channel", "provider_message_id"],
                 condition=~Q(provider_message_id=""),
