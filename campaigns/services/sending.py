@@ -366,8 +366,11 @@ def send_campaign(
 # --- Sending a batch ------------------------------------------------------------------------
 
 
-def claim_batch(delivery_ids: list[int], *, now: datetime.datetime) -> list[int]:
-    """queued → sending for the rows nobody else holds; returns what this caller owns."""
+def claim_batch(delivery_ids: list[int]) -> tuple[list[int], datetime.datetime]:
+    """queued → sending for the rows nobody else holds; returns what this caller owns and
+    its claim stamp (real time, whatever clock the rules use), which every later update
+    checks: a claim the sweep gave away as stale is no longer this caller's to send."""
+    claimed_at = timezone.now()
     with transaction.atomic():
         ids = list(
             Delivery.objects.filter(pk__in=delivery_ids, state=Delivery.State.QUEUED)
@@ -376,9 +379,15 @@ def claim_batch(delivery_ids: list[int], *, now: datetime.datetime) -> list[int]
             .values_list("pk", flat=True)
         )
         Delivery.objects.filter(pk__in=ids, state=Delivery.State.QUEUED).update(
-            state=Delivery.State.SENDING, claimed_at=now
+            state=Delivery.State.SENDING, claimed_at=claimed_at
         )
-    return ids
+    return ids, claimed_at
+
+
+def _owned(delivery: Delivery):
+    return Delivery.objects.filter(
+        pk=delivery.pk, state=Delivery.State.SENDING, claimed_at=delivery.claimed_at
+    )
 
 
 def _lock_customer_channel(customer_id: int, channel: str) -> None:
@@ -402,18 +411,21 @@ def _decide(delivery: Delivery, *, now, policy) -> str:
             policy=policy,
             exclude_delivery_id=delivery.pk,
         )
-        mine = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING)
+        mine = _owned(delivery)
         if plan.action == SKIP:
-            mine.update(state=Delivery.State.SKIPPED, skip_reason=plan.reason, skipped_at=now)
+            changed = mine.update(
+                state=Delivery.State.SKIPPED, skip_reason=plan.reason, skipped_at=now
+            )
         elif plan.action == DEFER:
-            mine.update(
+            changed = mine.update(
                 state=Delivery.State.DEFERRED,
                 skip_reason=plan.reason,
                 deferred_until=plan.until,
             )
         else:
-            mine.update(sent_at=now)
-    return plan.action
+            changed = mine.update(sent_at=now)
+    # Not ours any more (the sweep handed a stale claim to another worker): hands off.
+    return plan.action if changed else "lost"
 
 
 def send_batch(
@@ -426,7 +438,7 @@ def send_batch(
     now = now or timezone.now()
     policy = policy or audience.get_policy()
     outcome: Counter = Counter()
-    claimed = claim_batch(delivery_ids, now=now)
+    claimed, claimed_at = claim_batch(delivery_ids)
     if not claimed:
         return outcome
     deliveries = (
@@ -449,9 +461,9 @@ def send_batch(
     except BackendUnavailable:
         # Nothing left this batch for the rows still in hand: give them back to the queue
         # (clearing the cap slot) so the retried task, or another worker, sends them.
-        Delivery.objects.filter(pk__in=claimed, state=Delivery.State.SENDING).update(
-            state=Delivery.State.QUEUED, sent_at=None, claimed_at=None
-        )
+        Delivery.objects.filter(
+            pk__in=claimed, state=Delivery.State.SENDING, claimed_at=claimed_at
+        ).update(state=Delivery.State.QUEUED, sent_at=None, claimed_at=None)
         raise
     finally:
         for backend in backends.values():
@@ -460,7 +472,7 @@ def send_batch(
 
 
 def _hand_over(delivery: Delivery, message, backends: dict, *, now, policy) -> str:
-    mine = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING)
+    mine = _owned(delivery)
     try:
         if variant_of(message, delivery.channel) is None:
             raise SendFailed(f"no {delivery.channel} variant")
@@ -493,8 +505,11 @@ def release_due_deliveries(*, now: datetime.datetime | None = None) -> int:
     """Put deferred deliveries whose time has come, and batches whose worker died before
     deciding, back in the queue and hand them to the workers; close campaigns with nothing
     left to send. Returns how many deliveries went back in the queue."""
+    # Only a clock given by the caller travels with the batches; otherwise each batch
+    # judges by the time it actually runs.
+    pass_on = now
     now = now or timezone.now()
-    stale = now - conf.get("OMNI_STALE_CLAIM_AFTER")
+    stale = timezone.now() - conf.get("OMNI_STALE_CLAIM_AFTER")
     with transaction.atomic():
         due = list(
             Delivery.objects.filter(state=Delivery.State.DEFERRED, deferred_until__lte=now)
@@ -516,7 +531,7 @@ def release_due_deliveries(*, now: datetime.datetime | None = None) -> int:
             state=Delivery.State.QUEUED, claimed_at=None
         )
         ids = sorted(due + orphans)
-        enqueue_batches(ids, at=now if ids else None)
+        enqueue_batches(ids, at=pass_on)
         finish_campaigns(now=now)
     return len(ids)
 
@@ -584,7 +599,7 @@ def send_test_message(
         reference="test",
         delivery_id=None,
         context=context,
-        policy=policy if customer is not None else None,
+        policy=(policy or audience.get_policy()) if customer is not None else None,
     )
     if channel == "email":
         outgoing.subject = f"[Test] {outgoing.subject}"

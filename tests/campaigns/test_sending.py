@@ -220,6 +220,30 @@ def test_a_one_off_campaign_is_sent_once_nothing_is_left_to_send():
     assert campaign.status == Campaign.Status.SENT
 
 
+def test_a_batch_whose_worker_died_after_claiming_is_sent_once_after_the_sweep(
+    settings, outbox, django_capture_on_commit_callbacks
+):
+    from campaigns.services.sending import claim_batch
+
+    readers = [reachable_customer() for _ in range(3)]
+    for reader in readers:
+        StatedPolicy.grant(reader, "sms")
+    campaign = campaign_with_variants(channels=["sms"])
+    send_campaign(campaign=campaign, customer_ids=[r.public_id for r in readers], now=AFTERNOON)
+    claim_batch(ids_of(campaign))  # the worker took the batch and was killed
+    assert send_batch(delivery_ids=ids_of(campaign), now=AFTERNOON) == {}  # still held
+
+    settings.OMNI_STALE_CLAIM_AFTER = datetime.timedelta(0)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert release_due_deliveries() == 3
+    assert len(callbacks) == 1
+    send_batch(delivery_ids=ids_of(campaign), now=AFTERNOON)
+    send_batch(delivery_ids=ids_of(campaign), now=AFTERNOON)
+
+    assert Delivery.objects.filter(campaign=campaign, state="sent").count() == 3
+    assert len(outbox("sms")) == 3
+
+
 def test_an_unreachable_mail_server_puts_the_batch_back_in_the_queue_untouched(
     settings, mailoutbox
 ):
