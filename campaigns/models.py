@@ -21,6 +21,14 @@ class DeliveryChannel(models.TextChoices):
     PUSH = "push", "Push"
 
 
+class ReceiptStatus(models.TextChoices):
+    """What a provider's delivery receipt can report."""
+
+    DELIVERED = "delivered", "Delivered"
+    BOUNCED = "bounced", "Bounced"
+    FAILED = "failed", "Failed"
+
+
 class Campaign(models.Model):
     class Kind(models.TextChoices):
         ONE_OFF = "one_off", "One-off"

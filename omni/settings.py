@@ -222,6 +222,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CampaignKindEnum": "campaigns.models.Campaign.Kind",
         "DeliveryChannelEnum": "campaigns.models.DeliveryChannel",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "CampaignStrategyEnum": "campaigns.models.Campaign.Strategy",
+        "CampaignGoalEnum": "campaigns.models.Campaign.Goal",
+        "DeliveryStateEnum": "campaigns.models.Delivery.State",
+        "DeliverySkipReasonEnum": "campaigns.models.Delivery.SkipReason",
+        "DeliveryReceiptStatusEnum": "campaigns.models.ReceiptStatus",
     },
 }
 

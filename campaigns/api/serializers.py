@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from campaigns.models import Campaign, Delivery, DeliveryChannel, Message
+from campaigns.models import Campaign, Delivery, DeliveryChannel, Message, ReceiptStatus
 from campaigns.services.sending import variant_of
 
 # --- Output ---------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ class TestSendInput(serializers.Serializer):
 class ReceiptInput(serializers.Serializer):
     channel = serializers.ChoiceField(choices=DeliveryChannel.choices)
     provider_message_id = serializers.CharField(max_length=200)
-    status = serializers.ChoiceField(choices=["delivered", "bounced", "failed"])
+    status = serializers.ChoiceField(choices=ReceiptStatus.choices)
     occurred_at = serializers.DateTimeField(required=False)
     error = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
