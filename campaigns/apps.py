@@ -6,7 +6,10 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Campaigns"
 
     def ready(self) -> None:
+        from campaigns import merging
         from omni.services import register_schedule
+
+        merging.register()
 
         # Deferred deliveries wait in PostgreSQL; this sweep sends them when due.
         register_schedule(
