@@ -43,6 +43,9 @@ DEFAULTS = {
     "OMNI_SEND_BATCH_SIZE": int(os.environ.get("OMNI_SEND_BATCH_SIZE", "500")),
     # A claimed batch whose worker died is handed out again after this long.
     "OMNI_STALE_CLAIM_AFTER": timedelta(minutes=10),
+    # A queued delivery handed out this long ago whose task never claimed it is handed out
+    # again (a little over the Redis broker's one-hour visibility timeout).
+    "OMNI_STALE_QUEUE_AFTER": timedelta(minutes=65),
 }
 
 

@@ -180,6 +180,9 @@ class Delivery(models.Model):
     provider_message_id = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     queued_at = models.DateTimeField()
+    # When the row was last handed to the workers; the sweep hands out again rows whose
+    # task was lost.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Set when the rules allowed the send, before the provider is called: it holds the
     # frequency-cap slot, and a row with it set is never handed to a provider again.
@@ -211,6 +214,11 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["campaign", "state"]),
             models.Index(fields=["customer", "channel", "-sent_at"]),
+            models.Index(
+                fields=["enqueued_at"],
+                condition=Q(state="queued"),
+                name="delivery_queued_enqueued",
+            ),
             models.Index(
                 fields=["deferred_until"],
                 condition=Q(state="deferred"),

@@ -274,15 +274,23 @@ def enqueue_queued(
     *, campaign: Campaign, step_key: str = "main", at: datetime.datetime | None = None
 ) -> int:
     """Hand every queued delivery of the step to the workers in batches, after commit."""
-    ids = list(
-        Delivery.objects.filter(campaign=campaign, step_key=step_key, state=Delivery.State.QUEUED)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    return enqueue_batches(ids, at=at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE campaigns_delivery SET enqueued_at = %s"
+            " WHERE campaign_id = %s AND step_key = %s AND state = 'queued' RETURNING id",
+            [timezone.now(), campaign.pk, step_key],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    return _enqueue(ids, at=at)
 
 
 def enqueue_batches(ids: list[int], *, at: datetime.datetime | None = None) -> int:
+    """Hand these deliveries to the workers in batches, after commit."""
+    Delivery.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
+    return _enqueue(ids, at=at)
+
+
+def _enqueue(ids: list[int], *, at: datetime.datetime | None) -> int:
     from campaigns.tasks import send_delivery_batch
 
     size = conf.get("OMNI_SEND_BATCH_SIZE")
@@ -503,8 +511,10 @@ def _hand_over(delivery: Delivery, message, backends: dict, *, now, policy) -> s
 
 def release_due_deliveries(*, now: datetime.datetime | None = None) -> int:
     """Put deferred deliveries whose time has come, and batches whose worker died before
-    deciding, back in the queue and hand them to the workers; close campaigns with nothing
-    left to send. Returns how many deliveries went back in the queue."""
+    deciding, back in the queue and hand them to the workers; hand out again queued rows
+    whose task was lost (a worker killed between receiving and claiming it, a broker that
+    dropped it); close campaigns with nothing left to send. Returns how many deliveries
+    were handed out."""
     # Only a clock given by the caller travels with the batches; otherwise each batch
     # judges by the time it actually runs.
     pass_on = now
@@ -530,7 +540,17 @@ def release_due_deliveries(*, now: datetime.datetime | None = None) -> int:
         Delivery.objects.filter(pk__in=orphans, state=Delivery.State.SENDING).update(
             state=Delivery.State.QUEUED, claimed_at=None
         )
-        ids = sorted(due + orphans)
+        # Long enough that the broker's own redelivery (Redis visibility timeout) comes
+        # first; claims are conditional, so a second copy of a task sends nothing twice.
+        lost = list(
+            Delivery.objects.filter(
+                state=Delivery.State.QUEUED,
+                enqueued_at__lt=timezone.now() - conf.get("OMNI_STALE_QUEUE_AFTER"),
+            )
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        ids = sorted(due + orphans + lost)
         enqueue_batches(ids, at=pass_on)
         finish_campaigns(now=now)
     return len(ids)

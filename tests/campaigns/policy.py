@@ -56,3 +56,23 @@ class StatedPolicy:
 
     def unsubscribe_link(self, customer, channel: str, campaign) -> str:
         return f"{conf.get('OMNI_PUBLIC_URL')}/unsubscribe/{customer.public_id}/{channel}"
+
+
+class EveryoneConsents:
+    """For tests whose worker runs in another process (no shared memory): everyone has
+    consent, nobody has quiet hours or a frequency choice."""
+
+    def marketing_consent(self, customer, channel: str) -> bool:
+        return True
+
+    def consent_filter(self, channel: str) -> Q:
+        return Q(pk__isnull=False)
+
+    def quiet_hours(self, customer):
+        return datetime.time(0), datetime.time(0), customer.time_zone
+
+    def email_frequency(self, customer):
+        return None
+
+    def unsubscribe_link(self, customer, channel: str, campaign) -> str:
+        return f"{conf.get('OMNI_PUBLIC_URL')}/unsubscribe/{customer.public_id}/{channel}"
