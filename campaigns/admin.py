@@ -16,6 +16,7 @@ from django.utils.html import escape, format_html, format_html_join
 from campaigns.models import Campaign, Delivery, DeliveryChannel
 from campaigns.rendering import customer_context, render_email, render_push, render_sms
 from campaigns.services import editing, sending
+from campaigns.services import messages as campaign_messages
 from customers.models import Customer
 from omni.errors import DomainError
 
@@ -73,9 +74,9 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        message = sending.message_for(self.instance) if self.instance.pk else None
+        message = campaign_messages.message_for(self.instance) if self.instance.pk else None
         for channel, names in VARIANT_FIELDS.items():
-            variant = sending.variant_of(message, channel)
+            variant = campaign_messages.variant_of(message, channel)
             for name in names:
                 self.initial.setdefault(f"{channel}_{name}", getattr(variant, name, ""))
         if self.instance.pk:
@@ -196,12 +197,12 @@ class CampaignAdmin(admin.ModelAdmin):
             customer = (
                 Customer.objects.exclude(first_name="").select_related("preferred_store").first()
             )
-        message = sending.message_for(campaign)
+        message = campaign_messages.message_for(campaign)
         values = customer_context(customer)
         values["unsubscribe_url"] = "#unsubscribe"
         panels = []
         try:
-            email = sending.variant_of(message, "email")
+            email = campaign_messages.variant_of(message, "email")
             if email is not None:
                 rendered = render_email(email, values)
                 panels.append(
@@ -217,7 +218,7 @@ class CampaignAdmin(admin.ModelAdmin):
                         escape(rendered.html),
                     )
                 )
-            sms = sending.variant_of(message, "sms")
+            sms = campaign_messages.variant_of(message, "sms")
             if sms is not None:
                 rendered = render_sms(sms, values)
                 count = rendered.segments
@@ -235,7 +236,7 @@ class CampaignAdmin(admin.ModelAdmin):
                         count["remaining"],
                     )
                 )
-            push = sending.variant_of(message, "push")
+            push = campaign_messages.variant_of(message, "push")
             if push is not None:
                 rendered = render_push(push, values)
                 panels.append(

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Delivery, DeliveryChannel, Message, ReceiptStatus
-from campaigns.services.sending import variant_of
+from campaigns.services.messages import variant_of
 
 # --- Output ---------------------------------------------------------------------------------
 

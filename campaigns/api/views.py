@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from campaigns.api import serializers as s
 from campaigns.api.filters import CampaignFilter, DeliveryFilter
 from campaigns.models import Campaign, Delivery, Message
-from campaigns.services import editing, events, sending
+from campaigns.services import editing, events, messages, sending
 from customers.models import Customer
 from omni.errors import NotFound
 from omni.idempotency import idempotent
@@ -108,7 +108,7 @@ class CampaignViewSet(
             editing.set_message(
                 campaign=campaign, variants=dict(data.validated_data), step_key=step_key
             )
-        message = sending.message_for(campaign, step_key)
+        message = messages.message_for(campaign, step_key)
         if message is None:
             raise NotFound("This campaign has no such step.", step=step_key)
         return Response(s.MessageSerializer(message).data)
@@ -126,7 +126,7 @@ class CampaignViewSet(
         customer = None
         if request.query_params.get("customer"):
             customer = find_customer(_uuid(request.query_params["customer"], "customer"))
-        rendered = sending.preview(
+        rendered = messages.preview(
             campaign=campaign,
             customer=customer,
             step_key=request.query_params.get("step", "main"),
@@ -141,7 +141,7 @@ class CampaignViewSet(
         data.is_valid(raise_exception=True)
         values = data.validated_data
         customer = find_customer(values["customer"]) if values.get("customer") else None
-        provider_id = sending.send_test_message(
+        provider_id = messages.send_test_message(
             campaign=campaign,
             channel=values["channel"],
             to=values["to"],
