@@ -102,8 +102,8 @@ class CampaignForm(forms.ModelForm):
             try:
                 editing.clean_variant(channel, data)
             except DomainError as error:
-                missing = error.details.get("missing") or []
-                field = f"{channel}_{missing[0]}" if missing else None
+                name = error.details.get("field") or (error.details.get("missing") or [None])[0]
+                field = f"{channel}_{name}" if name else None
                 self.add_error(field, error.message)
         return cleaned
 
@@ -209,8 +209,9 @@ class CampaignAdmin(admin.ModelAdmin):
                     format_html(
                         '<div class="campaign-preview"><h3>Email</h3>'
                         "<p><strong>{}</strong><br><small>{}</small></p>"
-                        '<iframe sandbox srcdoc="{}" style="width:100%;height:260px;'
-                        'border:1px solid #ccc;background:#fff"></iframe></div>',
+                        # Sandboxed without allow-scripts: nothing in the message runs.
+                        '<iframe sandbox="allow-same-origin" srcdoc="{}" style="width:520px;'
+                        'height:260px;border:1px solid #ccc;background:#fff"></iframe></div>',
                         rendered.subject,
                         rendered.preheader,
                         # The HTML is already rendered (and marked safe); the attribute

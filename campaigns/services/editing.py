@@ -27,7 +27,7 @@ from campaigns.models import (
     PushVariant,
     SmsVariant,
 )
-from campaigns.rendering import compile_template
+from campaigns.rendering import InvalidTemplate, compile_template
 
 CAMPAIGN_FIELDS = (
     "name",
@@ -112,7 +112,11 @@ def clean_variant(channel: str, data: dict[str, Any]) -> dict[str, Any]:
             f"The {channel} variant needs {', '.join(empty)}.", channel=channel, missing=empty
         )
     for name in fields:
-        compile_template(cleaned[name], html=(channel, name) in HTML_FIELDS)
+        try:
+            compile_template(cleaned[name], html=(channel, name) in HTML_FIELDS)
+        except InvalidTemplate as error:
+            error.details.update(channel=channel, field=name)
+            raise
     return cleaned
 
 

@@ -53,7 +53,7 @@ def test_a_marketer_edits_the_email_subject_and_a_bad_template_is_refused(browse
     browser_page.goto(url)
     browser_page.fill("#id_email_subject", "{% if %}broken")
     browser_page.click("input[name=_save]")
-    error = browser_page.locator(".errorlist").first.inner_text()
+    error = browser_page.locator(".field-email_subject .errorlist").inner_text()
     browser_page.omni_screenshot("campaigns-editor-error")
     browser_page.goto(url)
     browser_page.fill("#id_email_subject", "Last days, {{ first_name }}")
