@@ -173,6 +173,9 @@ class Delivery(models.Model):
     channel = models.CharField(max_length=8, choices=DeliveryChannel.choices)
     # Copied from the campaign so caps can be counted without a join.
     transactional = models.BooleanField(default=False)
+    # What the caller passed for this message (order number, cart lines, a code); the
+    # template sees it as `context`.
+    context = models.JSONField(default=dict, blank=True)
     address = models.CharField(max_length=255, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
     skip_reason = models.CharField(max_length=24, choices=SkipReason.choices, blank=True)

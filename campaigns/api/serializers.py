@@ -81,6 +81,7 @@ class DeliveryOutput(serializers.ModelSerializer):
             "customer",
             "channel",
             "transactional",
+            "context",
             "address",
             "state",
             "skip_reason",
@@ -159,6 +160,9 @@ class SendInput(serializers.Serializer):
     )
     all_with_consent = serializers.BooleanField(default=False)
     step_key = serializers.CharField(max_length=64, default="main")
+    context = serializers.DictField(
+        required=False, default=dict, help_text="Shown to templates as `context`."
+    )
 
     def validate(self, data):
         if bool(data.get("customers")) == bool(data["all_with_consent"]):

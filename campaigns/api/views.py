@@ -164,6 +164,7 @@ class CampaignViewSet(
             customer_ids=values.get("customers"),
             all_with_consent=values["all_with_consent"],
             step_key=values["step_key"],
+            context=values["context"],
         )
         body = {
             "queued": result.queued,

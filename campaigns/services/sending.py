@@ -17,11 +17,13 @@ Rules kept here:
 from __future__ import annotations
 
 import datetime
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -61,6 +63,7 @@ def materialise_deliveries(
     campaign: Campaign,
     customers: QuerySet,
     step_key: str = "main",
+    context: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
     policy: audience.AudiencePolicy | None = None,
 ) -> SendResult:
@@ -68,7 +71,8 @@ def materialise_deliveries(
     have an address and, for marketing, consent; else the first with an address, to be
     skipped with its reason) or one per customer and selected channel ('all'). Customers
     without an address are recorded as skipped (`no_address`). One statement, no loop over
-    customers; existing deliveries are left alone."""
+    customers; existing deliveries are left alone. `context` (JSON) is stored with each
+    delivery and rendered into its message."""
     now = now or timezone.now()
     policy = policy or audience.get_policy()
     channels = list(campaign.channels)
@@ -108,10 +112,10 @@ def materialise_deliveries(
     sql = f"""
         WITH inserted AS (
             INSERT INTO campaigns_delivery (
-                campaign_id, step_key, customer_id, channel, transactional, address, state,
-                skip_reason, provider_message_id, error, queued_at, skipped_at
+                campaign_id, step_key, customer_id, channel, transactional, context, address,
+                state, skip_reason, provider_message_id, error, queued_at, skipped_at
             )
-            SELECT %s, %s, c.id, x.channel, %s, COALESCE(x.address, ''),
+            SELECT %s, %s, c.id, x.channel, %s, %s::jsonb, COALESCE(x.address, ''),
                    CASE WHEN x.address IS NULL THEN 'skipped' ELSE 'queued' END,
                    CASE WHEN x.address IS NULL THEN 'no_address' ELSE '' END,
                    '', '', %s,
@@ -128,7 +132,16 @@ def materialise_deliveries(
     """  # noqa: S608 - identifiers come from our own channel list; values are parameters
     # The VALUES rows' channel names are parameters too; they come after the inner query
     # in the statement, so they go last.
-    params = [campaign.pk, step_key, campaign.transactional, now, now, *inner_params, *channels]
+    params = [
+        campaign.pk,
+        step_key,
+        campaign.transactional,
+        json.dumps(context or {}, cls=DjangoJSONEncoder),
+        now,
+        now,
+        *inner_params,
+        *channels,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         counts = cursor.fetchall()
@@ -218,6 +231,7 @@ def send_campaign(
     customer_ids: list | None = None,
     all_with_consent: bool = False,
     step_key: str = "main",
+    context: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
     policy: audience.AudiencePolicy | None = None,
 ) -> SendResult:
@@ -242,11 +256,39 @@ def send_campaign(
             campaign.refresh_from_db()
             raise CampaignClosed(status=campaign.status)
         result = materialise_deliveries(
-            campaign=campaign, customers=customers, step_key=step_key, now=now, policy=policy
+            campaign=campaign,
+            customers=customers,
+            step_key=step_key,
+            context=context,
+            now=now,
+            policy=policy,
         )
         result.batches = enqueue_queued(campaign=campaign, step_key=step_key)
     campaign.refresh_from_db()
     return result
+
+
+def send_to_customer(
+    *,
+    campaign: Campaign,
+    customer: Customer,
+    context: dict[str, Any] | None = None,
+    step_key: str = "main",
+    now: datetime.datetime | None = None,
+    policy: audience.AudiencePolicy | None = None,
+) -> list[Delivery]:
+    """One customer, one step, with its own context (an order number, cart lines, a
+    code): what order notifications and journey steps call. Calling it again for the same
+    step returns the deliveries already made and sends nothing more."""
+    send_campaign(
+        campaign=campaign,
+        customer_ids=[customer.public_id],
+        step_key=step_key,
+        context=context,
+        now=now,
+        policy=policy,
+    )
+    return list(Delivery.objects.filter(campaign=campaign, step_key=step_key, customer=customer))
 
 
 # --- Sending a batch ------------------------------------------------------------------------
@@ -370,6 +412,7 @@ def _hand_over(delivery: Delivery, message, backends: dict, *, now, policy) -> s
             to=delivery.address,
             reference=str(delivery.pk),
             delivery_id=delivery.pk,
+            context=delivery.context,
             policy=policy,
         )
         if delivery.channel not in backends:

@@ -303,3 +303,24 @@ def test_two_workers_sending_the_same_batch_at_once_send_each_message_once(outbo
     assert len(sent_to) == 40
     assert len(set(sent_to)) == 40
     assert Delivery.objects.filter(campaign=campaign, state="sent").count() == 40
+
+
+def test_an_order_notification_carries_its_own_context_and_is_sent_once(outbox):
+    from campaigns.models import SmsVariant
+    from campaigns.services.sending import send_to_customer
+
+    ana = reachable_customer(first_name="Ana")  # no marketing consent: transactional
+    ready = campaign_with_variants(channels=["sms"], transactional=True)
+    SmsVariant.objects.filter(message__campaign=ready).update(
+        text="{{ first_name }}, order {{ context.order }} is ready at {{ context.store }}."
+    )
+    context = {"order": "A-1001", "store": "Lisbon Chiado"}
+
+    first = send_to_customer(campaign=ready, customer=ana, context=context, now=AFTERNOON)
+    again = send_to_customer(campaign=ready, customer=ana, context=context, now=AFTERNOON)
+    send_batch(delivery_ids=[d.pk for d in first], now=AFTERNOON)
+
+    assert [d.pk for d in first] == [d.pk for d in again]
+    assert first[0].context == context
+    [sent] = outbox("sms")
+    assert sent["text"] == "Ana, order A-1001 is ready at Lisbon Chiado."
