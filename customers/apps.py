@@ -9,3 +9,5 @@ class CustomersConfig(AppConfig):
         from customers.services.merge import register_own_participants
 
         register_own_participants()
+
+        from customers import engagement_admin, engagement_tasks, participants  # noqa: F401

@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Channel(models.TextChoices):
@@ -356,3 +357,467 @@ class PrivacyRequest(models.Model):
 # Module-level names for the API schema's enum names (settings.SPECTACULAR_SETTINGS).
 IdentityKind = Identity.Kind
 AddressKind = Address.Kind
+
+
+# --- engagement ---
+# Loyalty, support cases, feedback, the timeline, activity events and metrics. Other apps
+# reach these through `customers.services.{loyalty,cases,timeline,events,metrics}`.
+
+
+class LoyaltyPolicy(models.Model):
+    """How points are earned, when they expire and what 12-month spend makes each tier.
+
+    At most one policy is active (a partial unique constraint); `loyalty.current_policy()`
+    falls back to these defaults when none is saved.
+    """
+
+    name = models.CharField(max_length=100, default="Standard")
+    is_active = models.BooleanField(default=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    points_per_unit = models.DecimalField(
+        max_digits=8, decimal_places=2, default=1, help_text="Points per unit of currency spent."
+    )
+    silver_spend = models.DecimalField(
+        max_digits=12, decimal_places=2, default=500, help_text="12-month spend for silver."
+    )
+    gold_spend = models.DecimalField(
+        max_digits=12, decimal_places=2, default=1500, help_text="12-month spend for gold."
+    )
+    expiry_months = models.PositiveSmallIntegerField(
+        default=24, help_text="Points expire this many months after they were earned (0: never)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "loyalty policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="loyalty_one_active_policy"
+            ),
+            models.CheckConstraint(
+                condition=Q(points_per_unit__gte=0), name="loyalty_points_per_unit_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_spend__gte=models.F("silver_spend"), silver_spend__gte=0),
+                name="loyalty_tiers_ascending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LoyaltyTier(models.TextChoices):
+    BRONZE = "bronze", "Bronze"
+    SILVER = "silver", "Silver"
+    GOLD = "gold", "Gold"
+
+
+class LoyaltyAccount(models.Model):
+    """The balance kept beside the ledger: changed only by a conditional UPDATE in the same
+    transaction as the ledger row, so it always equals the sum of the customer's entries."""
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="loyalty_account"
+    )
+    balance = models.IntegerField(default=0)
+    tier = models.CharField(max_length=8, choices=LoyaltyTier.choices, default=LoyaltyTier.BRONZE)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="loyalty_balance_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.balance} points"
+
+
+class LoyaltyEntry(models.Model):
+    """Append-only points ledger. Earns and claw-backs happen once per reference."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", "Earn"
+        REDEEM = "redeem", "Redeem"
+        EXPIRE = "expire", "Expire"
+        ADJUST = "adjust", "Adjust"
+        CLAWBACK = "clawback", "Return claw-back"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="loyalty_entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    points = models.IntegerField(help_text="Signed change to the balance.")
+    balance_after = models.IntegerField()
+    reference_type = models.CharField(max_length=32, blank=True)
+    reference_id = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=150, blank=True, help_text="user:…, token:… or system"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "loyalty entries"
+        indexes = [models.Index(fields=["customer", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind", "reference_type", "reference_id"],
+                condition=Q(kind__in=["earn", "clawback"]),
+                name="loyalty_earn_once_per_reference",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["earn", "clawback"]) | ~Q(reference_id=""),
+                name="loyalty_earn_has_reference",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="earn", points__gt=0) | ~Q(kind="earn"))
+                & (
+                    Q(kind__in=["redeem", "expire", "clawback"], points__lt=0)
+                    | ~Q(kind__in=["redeem", "expire", "clawback"])
+                ),
+                name="loyalty_entry_sign_matches_kind",
+            ),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="loyalty_after_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.points:+d}"
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending customer"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+class CasePriority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class SupportCase(models.Model):
+    """A customer's question or complaint, from any channel, worked by any staff member."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="support_cases")
+    subject = models.CharField(max_length=200)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    priority = models.CharField(
+        max_length=8, choices=CasePriority.choices, default=CasePriority.NORMAL
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    # A string, not a foreign key: `customers` knows nothing of `orders`.
+    order_reference = models.CharField(max_length=100, blank=True, db_index=True)
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "priority"]),
+            models.Index(fields=["customer", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+
+class CaseMessage(models.Model):
+    """One message in a case's thread: from the customer, a staff reply, or an internal
+    note the customer never sees."""
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", "From the customer"
+        REPLY = "reply", "Staff reply"
+        NOTE = "note", "Internal note"
+
+    case = models.ForeignKey(SupportCase, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    body = models.TextField()
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="case_message_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on case {self.case_id}"
+
+
+class Feedback(models.Model):
+    """A CSAT (1–5) or NPS (0–10) answer about an order, a case or a store visit."""
+
+    class Kind(models.TextChoices):
+        CSAT = "csat", "Satisfaction (CSAT 1–5)"
+        NPS = "nps", "Net promoter (NPS 0–10)"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="feedback")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    score = models.SmallIntegerField()
+    comment = models.TextField(blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    order_reference = models.CharField(max_length=100, blank=True, db_index=True)
+    case = models.ForeignKey(
+        SupportCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "feedback"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="csat", score__gte=1, score__lte=5)
+                | Q(kind="nps", score__gte=0, score__lte=10),
+                name="feedback_score_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(order_reference="")
+                | Q(case__isnull=False)
+                | Q(location__isnull=False),
+                name="feedback_is_about_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.score}"
+
+
+class TimelineEntry(models.Model):
+    """One item of a customer's chronological feed. `(kind, reference_type, reference_id)`
+    is unique when a reference is given, so a retried write adds nothing."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", "Order"
+        RETURN = "return", "Return"
+        MESSAGE = "message", "Message"
+        CONSENT = "consent", "Consent"
+        CASE = "case", "Support case"
+        FEEDBACK = "feedback", "Feedback"
+        LOYALTY = "loyalty", "Loyalty"
+        STORE_VISIT = "store_visit", "Store visit"
+        WEB_EVENT = "web_event", "Web activity"
+        APP_EVENT = "app_event", "App activity"
+        PROFILE = "profile", "Profile"
+        CART = "cart", "Cart"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    reference_type = models.CharField(max_length=32, blank=True)
+    reference_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "timeline entries"
+        indexes = [models.Index(fields=["customer", "-occurred_at", "-id"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "reference_type", "reference_id"],
+                condition=~Q(reference_id=""),
+                name="timeline_once_per_reference",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.title}"
+
+
+class ActivityEvent(models.Model):
+    """A web or app event. Anonymous (no customer) until its device is identified."""
+
+    class Type(models.TextChoices):
+        PAGE_VIEWED = "page_viewed", "Page viewed"
+        PRODUCT_VIEWED = "product_viewed", "Product viewed"
+        ADDED_TO_CART = "added_to_cart", "Added to cart"
+        REMOVED_FROM_CART = "removed_from_cart", "Removed from cart"
+        CHECKOUT_STARTED = "checkout_started", "Checkout started"
+        SEARCHED = "searched", "Searched"
+        APP_OPENED = "app_opened", "App opened"
+        STORE_VISITED = "store_visited", "Store visited"
+        WISHLISTED = "wishlisted", "Added to wishlist"
+        SIGNED_IN = "signed_in", "Signed in"
+
+    event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=32, choices=Type.choices)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    device_id = models.CharField(max_length=255, blank=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    properties = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["device_id"], condition=Q(customer__isnull=True), name="event_anonymous"
+            ),
+            models.Index(fields=["customer", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class MetricsFact(models.Model):
+    """A purchase or a return as the metrics see it, once per reference: the metrics are
+    always recomputable from these rows."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", "Purchase"
+        RETURN = "return", "Return"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="metrics_facts")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    reference = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField()
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revenue = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, help_text="Refunded amount (returns)."
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["customer", "kind", "occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "reference"], name="metrics_fact_once"),
+            models.CheckConstraint(
+                condition=Q(revenue__gte=0, cost__gte=0, discount__gte=0, amount__gte=0),
+                name="metrics_fact_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"
+
+
+class CustomerMetrics(models.Model):
+    """Derived numbers per customer (definitions in the README, "Customer metrics").
+    Rewritten from `MetricsFact` on each purchase/return and nightly for everyone."""
+
+    class Segment(models.TextChoices):
+        CHAMPIONS = "champions", "Champions"
+        LOYAL = "loyal", "Loyal"
+        POTENTIAL_LOYALIST = "potential_loyalist", "Potential loyalist"
+        NEW = "new", "New"
+        AT_RISK = "at_risk", "At risk"
+        CANT_LOSE = "cant_lose", "Can't lose"
+        HIBERNATING = "hibernating", "Hibernating"
+        LOST = "lost", "Lost"
+
+    class Stage(models.TextChoices):
+        PROSPECT = "prospect", "Prospect"
+        NEW = "new", "New"
+        ACTIVE = "active", "Active"
+        AT_RISK = "at_risk", "At risk"
+        LAPSED = "lapsed", "Lapsed"
+        VIP = "vip", "VIP"
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="metrics")
+    currency = models.CharField(max_length=3, blank=True)
+    order_count = models.PositiveIntegerField(default=0)
+    return_count = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    discounts = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    returns = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    cost_of_goods = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    average_order_value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    recency_days = models.PositiveIntegerField(null=True, blank=True)
+    frequency = models.PositiveIntegerField(default=0, help_text="Orders in the last 365 days.")
+    monetary = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, help_text="Net spend in the last 365 days."
+    )
+    r_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    f_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    m_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_segment = models.CharField(max_length=20, choices=Segment.choices, blank=True)
+    repurchase_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    return_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    lifetime_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    profitability = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    lifecycle_stage = models.CharField(
+        max_length=10, choices=Stage.choices, default=Stage.PROSPECT, db_index=True
+    )
+    preferred_channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    preferred_store = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channels_used = models.JSONField(default=list, blank=True)
+    channel_count = models.PositiveSmallIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "customer metrics"
+        indexes = [models.Index(fields=["rfm_segment"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(r_score__isnull=True) | Q(r_score__gte=1, r_score__lte=5),
+                name="metrics_r_score_quintile",
+            ),
+            models.CheckConstraint(
+                condition=Q(f_score__isnull=True) | Q(f_score__gte=1, f_score__lte=5),
+                name="metrics_f_score_quintile",
+            ),
+            models.CheckConstraint(
+                condition=Q(m_score__isnull=True) | Q(m_score__gte=1, m_score__lte=5),
+                name="metrics_m_score_quintile",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"metrics of {self.customer_id}"
+
+    @property
+    def is_multichannel(self) -> bool:
+        return self.channel_count > 1

@@ -219,11 +219,21 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "omni.schema.add_error_responses",
     ],
+    # Choice sets that share a field name ("kind", "status") get their own schema names.
     "ENUM_NAME_OVERRIDES": {
-        "CustomerChannelEnum": "customers.models.Channel",
         "ConsentChannelEnum": "customers.models.ConsentChannel",
         "IdentityKindEnum": "customers.models.IdentityKind",
         "AddressKindEnum": "customers.models.AddressKind",
+        "ChannelEnum": "customers.models.Channel",
+        "CaseStatusEnum": "customers.models.CaseStatus",
+        "CaseMessageKindEnum": "customers.models.CaseMessage.Kind",
+        "FeedbackKindEnum": "customers.models.Feedback.Kind",
+        "LoyaltyEntryKindEnum": "customers.models.LoyaltyEntry.Kind",
+        "TimelineKindEnum": "customers.models.TimelineEntry.Kind",
+        "ConsentStatusEnum": "customers.models.ConsentStatus",
+        "ReservationStatusEnum": "inventory.models.Reservation.Status",
+        "DiscrepancyStatusEnum": "inventory.models.StockDiscrepancy.Status",
+        "TransferStatusEnum": "inventory.models.Transfer.Status",
     },
 }
 

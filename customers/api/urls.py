@@ -32,3 +32,6 @@ urlpatterns = [
 ]
 
 # engagement routes
+from customers.api.engagement_urls import engagement_urlpatterns  # noqa: E402
+
+urlpatterns += engagement_urlpatterns

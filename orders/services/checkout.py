@@ -152,9 +152,10 @@ def _load_skus(lines: Sequence[LineRequest]) -> dict[str, Sku]:
     return skus
 
 
-def _allocate_discount(lines: list[OrderLine], discount: Decimal, eligible: set[int]) -> None:
-    """Spread an order discount over its eligible lines in proportion to their value; the
-    last line takes the rounding remainder so the parts add up exactly."""
+def allocate_discount(lines: list[OrderLine], discount: Decimal, eligible: set[int]) -> None:
+    """Spread an order-level discount over its eligible lines in proportion to their value
+    (added to any line discount already there); the last line takes the rounding remainder
+    so the parts add up exactly. Returns use these per-line figures for refunds."""
     targets = [line for line in lines if line.sku_id in eligible] or lines
     base = sum(line.unit_price * line.quantity for line in targets)
     left = discount
@@ -163,7 +164,7 @@ def _allocate_discount(lines: list[OrderLine], discount: Decimal, eligible: set[
             share = left
         else:
             share = (discount * line.unit_price * line.quantity / base).quantize(CENT)
-        line.discount = share
+        line.discount += share
         left -= share
 
 
@@ -257,8 +258,8 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
                 customer=customer,
             )
             discount = quote.discount
-            eligible = {line.sku_id for line in priced}
-            _allocate_discount(lines, discount, eligible)
+            eligible = {line.sku_id for line in priced if line.sku_id in quote.eligible_sku_ids}
+            allocate_discount(lines, discount, eligible)
             redeem_discount_code(quote=quote, reference=number, customer=customer)
             order.discount_code = quote.code
         for line in lines:

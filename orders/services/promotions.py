@@ -49,6 +49,7 @@ class Quote:
     discount: Decimal
     eligible_subtotal: Decimal
     currency: str
+    eligible_sku_ids: frozenset[int] = frozenset()
 
 
 def _refuse(reason: str, message: str, **details) -> DiscountCodeRefused:
@@ -119,7 +120,8 @@ def quote_discount(
             minimum_spend=str(promotion.minimum_spend),
             subtotal=str(subtotal),
         )
-    eligible_subtotal = sum((line.total for line in _eligible(promotion, lines)), Decimal(0))
+    eligible_lines = _eligible(promotion, lines)
+    eligible_subtotal = sum((line.total for line in eligible_lines), Decimal(0))
     if not eligible_subtotal:
         raise _refuse("not_eligible", "None of these products are part of this offer.")
     if promotion.kind == Promotion.Kind.PERCENTAGE:
@@ -131,6 +133,7 @@ def quote_discount(
         discount=discount.quantize(CENT, rounding=ROUND_HALF_UP),
         eligible_subtotal=eligible_subtotal,
         currency=currency,
+        eligible_sku_ids=frozenset(line.sku_id for line in eligible_lines),
     )
 
 

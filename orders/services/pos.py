@@ -1,0 +1,217 @@
+"""Completed sales posted by POS registers, possibly hours later (offline).
+
+A sale is a fact: it is always recorded, whatever stock says (inventory raises a
+discrepancy instead). The same sale posted again, twice, in any order, is recorded once:
+the register's transaction id is unique per register, so a replay returns the first
+order and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.services.identity import resolve_or_create
+from inventory.models import Location, Sku
+from inventory.services.pos import SaleLine
+from inventory.services.pos import record_pos_sale as record_stock_sale
+from omni.auth import SYSTEM, Actor
+from omni.errors import BadRequest, Conflict
+from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
+from orders.services.checkout import (
+    CENT,
+    UnknownSku,
+    allocate_discount,
+    included_tax,
+    next_number,
+)
+from orders.services.promotions import Line as PricedLine
+from orders.services.promotions import quote_discount, redeem_discount_code
+
+
+class PosSaleConflict(Conflict):
+    code = "pos_sale_reference_reused"
+    message = "This register already recorded a different sale under this transaction id."
+
+
+@dataclass(frozen=True)
+class PosLine:
+    sku_code: str
+    quantity: int
+    unit_price: Decimal | None = None  # the till's price; the catalogue's if not given
+    discount: Decimal = Decimal(0)
+
+
+@dataclass
+class PosSaleRequest:
+    location: Location
+    client_reference: str
+    lines: Sequence[PosLine]
+    payments: Sequence[tuple[str, Decimal, str]] = ()  # (method, amount, external ref)
+    sold_at: datetime | None = None
+    customer_identities: Sequence[dict] = ()  # e.g. [{"kind": "loyalty_card", ...}]
+    discount_code: str = ""
+    currency: str = "EUR"
+    notes: str = field(default="")
+
+
+def _fingerprint(request: PosSaleRequest) -> list:
+    return sorted([line.sku_code, line.quantity] for line in request.lines)
+
+
+def record_pos_sale(*, request: PosSaleRequest, actor: Actor = SYSTEM) -> tuple[Order, bool]:
+    """Record a till sale as a completed order at the register's store; returns
+    (order, replayed)."""
+    reference = (request.client_reference or "").strip()
+    if not reference or len(reference) > 64:
+        raise BadRequest(
+            "A POS sale needs the register's transaction id (1-64 characters).",
+            field="client_reference",
+        )
+    existing = _existing(actor, reference)
+    if existing is not None:
+        return _replayed(existing, request)
+    if not request.lines:
+        raise BadRequest("A sale needs at least one line.", field="lines")
+    codes = {line.sku_code for line in request.lines}
+    skus = {sku.code: sku for sku in Sku.objects.select_related("product").filter(code__in=codes)}
+    if missing := sorted(codes - set(skus)):
+        raise UnknownSku(skus=missing)
+    for index, line in enumerate(request.lines):
+        if (
+            isinstance(line.quantity, bool)
+            or not isinstance(line.quantity, int)
+            or not (0 < line.quantity <= 999)
+        ):
+            raise BadRequest(
+                "Quantities are whole numbers from 1 to 999.", field=f"lines[{index}].quantity"
+            )
+    try:
+        with transaction.atomic():
+            return _record(request, reference, skus, actor), False
+    except IntegrityError:
+        # The same sale raced in from a second post; it won, so this one is a replay.
+        existing = _existing(actor, reference)
+        if existing is None:
+            raise
+        return _replayed(existing, request)
+
+
+def _existing(actor: Actor, reference: str) -> Order | None:
+    return Order.objects.filter(
+        register_token=actor.token, client_reference=reference, channel=SalesChannel.STORE
+    ).first()
+
+
+def _replayed(order: Order, request: PosSaleRequest) -> tuple[Order, bool]:
+    recorded = sorted([line.sku.code, line.quantity] for line in order.lines.select_related("sku"))
+    if recorded != _fingerprint(request):
+        raise PosSaleConflict(order=order.number)
+    return order, True
+
+
+def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor: Actor) -> Order:
+    customer = None
+    if request.customer_identities:
+        customer = resolve_or_create(
+            identities=request.customer_identities, channel="store", location=request.location
+        ).customer
+    sold_at = request.sold_at or timezone.now()
+    order = Order.objects.create(
+        number=next_number("POS"),
+        channel=SalesChannel.STORE,
+        location=request.location,
+        register_token=actor.token,
+        client_reference=reference,
+        customer=customer,
+        currency=request.currency,
+        status=Order.Status.COMPLETED,
+        placed_at=sold_at,
+        notes=request.notes,
+    )
+    fulfilment = Fulfilment.objects.create(
+        order=order,
+        method=Fulfilment.Method.IN_STORE,
+        location=request.location,
+        status=Fulfilment.Status.COLLECTED,
+        collected_at=sold_at,
+    )
+    lines = []
+    for line in request.lines:
+        sku = skus[line.sku_code]
+        unit_price = Decimal(line.unit_price) if line.unit_price is not None else sku.price
+        lines.append(
+            OrderLine(
+                order=order,
+                fulfilment=fulfilment,
+                sku=sku,
+                quantity=line.quantity,
+                unit_price=unit_price,
+                discount=Decimal(line.discount).quantize(CENT),
+                unit_cost=sku.cost,
+                total=Decimal(0),
+            )
+        )
+    discount_total = sum((line.discount for line in lines), Decimal(0))
+    if request.discount_code:
+        quote = quote_discount(
+            code=request.discount_code,
+            lines=[
+                PricedLine(
+                    sku_id=line.sku_id,
+                    category_id=line.sku.product.category_id,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    already_discounted=bool(line.discount),
+                )
+                for line in lines
+            ],
+            currency=request.currency,
+            customer=customer,
+            at=sold_at,
+        )
+        allocate_discount(lines, quote.discount, quote.eligible_sku_ids)
+        discount_total += quote.discount
+        redeem_discount_code(quote=quote, reference=order.number, customer=customer)
+        order.discount_code = quote.code
+    for line in lines:
+        line.total = max(line.unit_price * line.quantity - line.discount, Decimal(0))
+        line.tax = included_tax(line.total)
+    OrderLine.objects.bulk_create(lines)
+    order.subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+    order.discount_total = discount_total
+    order.total = sum((line.total for line in lines), Decimal(0))
+    order.tax_total = sum((line.tax for line in lines), Decimal(0))
+    order.save(update_fields=["subtotal", "discount_total", "total", "tax_total", "discount_code"])
+    Payment.objects.bulk_create(
+        Payment(
+            order=order,
+            method=method,
+            amount=Decimal(amount),
+            currency=order.currency,
+            external_reference=external,
+            captured=True,
+        )
+        for method, amount, external in request.payments
+    )
+    # Stock leaves the register's store; inventory keeps its own once-per-reference rule.
+    record_stock_sale(
+        location=request.location,
+        reference=f"{actor.token.pk if actor.token else 'staff'}:{reference}"[:64],
+        lines=[SaleLine(sku=line.sku, quantity=line.quantity) for line in lines],
+        sold_at=sold_at,
+        actor=actor,
+    )
+    OrderEvent.objects.create(
+        order=order,
+        kind="pos.sale",
+        to_status=order.status,
+        actor_user=actor.user,
+        actor_token=actor.token,
+    )
+    return order

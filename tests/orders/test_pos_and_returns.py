@@ -1,0 +1,371 @@
+"""Till sales and returns anywhere."""
+
+import random
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from inventory.models import Location, Reservation, StockDiscrepancy, StockLevel
+from omni.auth import Actor
+from omni.errors import DomainError
+from omni.models import Role, Scope
+from orders.models import Fulfilment, Order, Refund, Return, ReturnLine
+from orders.services.checkout import (
+    CheckoutRequest,
+    Delivery,
+    LineRequest,
+    PaymentRequest,
+    place_order,
+)
+from orders.services.credit import store_credit_account
+from orders.services.fulfilment import collect_pickup, mark_ready_for_pickup
+from orders.services.pos import PosLine, PosSaleRequest, record_pos_sale
+from orders.services.returns import (
+    ReturnLineRequest,
+    find_orders_for_return,
+    inspect_return,
+    refund_return,
+    start_return,
+)
+from tests.factories import LocationFactory, make_staff, make_token
+from tests.inventory.factories import SkuFactory, StockLevelFactory
+from tests.inventory.ledger import assert_ledger_matches
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lisbon():
+    return LocationFactory(
+        code="lisbon-chiado", offers_click_and_collect=True, accepts_returns=True
+    )
+
+
+@pytest.fixture
+def porto():
+    return LocationFactory(code="porto-baixa", accepts_returns=True)
+
+
+@pytest.fixture
+def register(lisbon):
+    token, _ = make_token([Scope.SALES_WRITE], locations=[lisbon], name="Lisbon till 1")
+    return Actor(token=token)
+
+
+@pytest.fixture
+def sneaker():
+    return SkuFactory(code="SNK-42", price=Decimal("80.00"))
+
+
+def till_sale(location, sku, reference, quantity=1, **extra):
+    return PosSaleRequest(
+        location=location,
+        client_reference=reference,
+        lines=[PosLine(sku.code, quantity)],
+        payments=[("card", Decimal(str(sku.price)) * quantity, "term-1")],
+        **extra,
+    )
+
+
+def on_hand(location, sku) -> int:
+    return StockLevel.objects.get(location=location, sku=sku).on_hand
+
+
+def test_a_till_sale_is_a_completed_order_and_stock_leaves_the_store(lisbon, register, sneaker):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=3)
+    order, replayed = record_pos_sale(request=till_sale(lisbon, sneaker, "T-1", 2), actor=register)
+    assert not replayed
+    assert (order.status, order.channel, order.total) == ("completed", "store", Decimal("160.00"))
+    assert order.fulfilments.get().status == Fulfilment.Status.COLLECTED
+    assert on_hand(lisbon, sneaker) == 1
+    assert_ledger_matches()
+
+
+def test_posting_the_same_sale_again_records_it_once(lisbon, register, sneaker):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=3)
+    first, _ = record_pos_sale(request=till_sale(lisbon, sneaker, "T-1"), actor=register)
+    again, replayed = record_pos_sale(request=till_sale(lisbon, sneaker, "T-1"), actor=register)
+    assert replayed
+    assert again.pk == first.pk
+    assert Order.objects.count() == 1
+    assert on_hand(lisbon, sneaker) == 2
+
+
+def test_the_same_transaction_id_with_other_lines_is_409(lisbon, register, sneaker):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=3)
+    record_pos_sale(request=till_sale(lisbon, sneaker, "T-1"), actor=register)
+    with pytest.raises(DomainError) as refused:
+        record_pos_sale(request=till_sale(lisbon, sneaker, "T-1", 2), actor=register)
+    assert refused.value.code == "pos_sale_reference_reused"
+    assert on_hand(lisbon, sneaker) == 2
+
+
+def test_a_sale_beyond_recorded_stock_is_kept_and_raises_a_discrepancy(lisbon, register, sneaker):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=1)
+    order, _ = record_pos_sale(request=till_sale(lisbon, sneaker, "T-9", 3), actor=register)
+    assert order.lines.get().quantity == 3
+    assert on_hand(lisbon, sneaker) == 0
+    assert StockDiscrepancy.objects.get(location=lisbon).shortfall == 2
+    assert_ledger_matches()
+
+
+def test_a_loyalty_card_at_the_till_lands_on_the_customer(lisbon, register, sneaker):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=2)
+    web = place_order(
+        request=CheckoutRequest(
+            channel="web",
+            email="ana@example.com",
+            lines=[LineRequest(sneaker.code, 1)],
+            delivery=Delivery("click_and_collect", lisbon),
+        )
+    )
+    order, _ = record_pos_sale(
+        request=till_sale(
+            lisbon,
+            sneaker,
+            "T-2",
+            customer_identities=[{"kind": "email", "value": "ANA@example.com"}],
+        ),
+        actor=register,
+    )
+    assert order.customer_id == web.customer_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_offline_replays_posted_twice_in_any_order_record_each_sale_once(lisbon, register):
+    skus = [SkuFactory() for _ in range(5)]
+    for sku in skus:
+        StockLevelFactory(location=lisbon, sku=sku, on_hand=1000)
+    sales = [till_sale(lisbon, skus[n % 5], f"OFF-{n}", 1 + n % 3) for n in range(300)]
+    posts = sales + sales
+    random.Random(7).shuffle(posts)
+    chunks = [posts[i::4] for i in range(4)]
+
+    def replay(chunk):
+        try:
+            for request in chunk:
+                record_pos_sale(request=request, actor=register)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=replay, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Order.objects.filter(channel="store").count() == 300
+    sold = sum(1 + n % 3 for n in range(300))
+    assert sum(on_hand(lisbon, sku) for sku in skus) == 5000 - sold
+    assert_ledger_matches()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_web_shop_and_the_till_selling_the_last_pair_never_oversell(lisbon, register, sneaker):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=1)
+    barrier = threading.Barrier(2)
+    outcome = {}
+
+    def web():
+        barrier.wait()
+        try:
+            place_order(
+                request=CheckoutRequest(
+                    channel="web",
+                    email="rui@example.com",
+                    lines=[LineRequest(sneaker.code, 1)],
+                    delivery=Delivery("click_and_collect", lisbon),
+                )
+            )
+            outcome["web"] = "reserved"
+        except DomainError as refused:
+            outcome["web"] = refused.code
+        finally:
+            connection.close()
+
+    def till():
+        barrier.wait()
+        try:
+            record_pos_sale(request=till_sale(lisbon, sneaker, "LAST"), actor=register)
+            outcome["till"] = "sold"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=web), threading.Thread(target=till)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcome["till"] == "sold"  # a till sale is a fact
+    level = StockLevel.objects.get(location=lisbon, sku=sneaker)
+    assert (level.on_hand, level.reserved) == (0, 0)
+    if outcome["web"] == "reserved":
+        # The web order came first; the till took the pair, so the order must be re-sourced.
+        assert Reservation.objects.get(owner_type="order").needs_resourcing
+    else:
+        assert outcome["web"] == "insufficient_stock"
+    assert_ledger_matches()
+
+
+# --- Returns anywhere -------------------------------------------------------------------
+
+
+@pytest.fixture
+def collected_order(lisbon, sneaker):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=2)
+    order = place_order(
+        request=CheckoutRequest(
+            channel="app",
+            email="ana@example.com",
+            lines=[LineRequest(sneaker.code, 2)],
+            delivery=Delivery("click_and_collect", lisbon),
+            payments=[PaymentRequest("card", Decimal("160.00"), "psp-9", captured=True)],
+        )
+    )
+    pickup = mark_ready_for_pickup(fulfilment=order.fulfilments.get())
+    collect_pickup(fulfilment=pickup, code=pickup.pickup_code)
+    return order
+
+
+def test_an_app_order_returned_in_porto_goes_back_on_hand_in_porto(
+    collected_order, porto, lisbon, sneaker
+):
+    line = collected_order.lines.get()
+    returned = start_return(
+        order=collected_order,
+        channel="store",
+        location=porto,
+        lines=[ReturnLineRequest(line.pk, 1, "too small")],
+    )
+    assert returned.status == Return.Status.RECEIVED
+    inspect_return(
+        return_request=returned,
+        conditions={returned.lines.get().pk: ReturnLine.Condition.RESELLABLE},
+    )
+    assert on_hand(porto, sneaker) == 1
+    assert on_hand(lisbon, sneaker) == 0
+    refund_return(return_request=returned, method="original_payment")
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.payment.external_reference) == (Decimal("80.00"), "psp-9")
+    assert_ledger_matches()
+
+
+def test_a_damaged_return_goes_into_damaged_stock(collected_order, porto, sneaker):
+    returned = start_return(
+        order=collected_order,
+        channel="store",
+        location=porto,
+        lines=[ReturnLineRequest(collected_order.lines.get().pk, 1)],
+    )
+    inspect_return(
+        return_request=returned, conditions={returned.lines.get().pk: ReturnLine.Condition.DAMAGED}
+    )
+    level = StockLevel.objects.get(location=porto, sku=sneaker)
+    assert (level.on_hand, level.damaged) == (0, 1)
+    assert_ledger_matches()
+
+
+def test_never_more_than_bought_across_returns(collected_order, porto):
+    line = collected_order.lines.get()
+    start_return(
+        order=collected_order,
+        channel="store",
+        location=porto,
+        lines=[ReturnLineRequest(line.pk, 2)],
+    )
+    with pytest.raises(DomainError) as refused:
+        start_return(
+            order=collected_order,
+            channel="store",
+            location=porto,
+            lines=[ReturnLineRequest(line.pk, 1)],
+            override_reason="please",
+        )
+    assert refused.value.code == "return_not_allowed"
+    assert Return.objects.count() == 1
+
+
+def test_a_line_from_another_order_is_refused(collected_order, porto, sneaker):
+    other = SkuFactory()
+    with pytest.raises(DomainError) as refused:
+        start_return(
+            order=collected_order,
+            channel="store",
+            location=porto,
+            lines=[ReturnLineRequest(999999, 1)],
+        )
+    assert refused.value.code == "line_not_in_order"
+    assert not Return.objects.exists()
+    assert other
+
+
+def test_outside_the_window_only_a_manager_may_override(collected_order, porto):
+    Fulfilment.objects.filter(order=collected_order).update(
+        collected_at=timezone.now() - timedelta(days=45)
+    )
+    line = collected_order.lines.get()
+    request = [ReturnLineRequest(line.pk, 1)]
+    with pytest.raises(DomainError) as refused:
+        start_return(order=collected_order, channel="store", location=porto, lines=request)
+    assert refused.value.code == "return_not_allowed"
+    ana = make_staff("ana", Role.STORE_ASSOCIATE, [porto])
+    with pytest.raises(DomainError) as refused:
+        start_return(
+            order=collected_order,
+            channel="store",
+            location=porto,
+            lines=request,
+            override_reason="loyal customer",
+            actor=Actor(user=ana),
+        )
+    assert refused.value.code == "override_not_permitted"
+    rui = make_staff("rui", Role.STORE_MANAGER, [porto])
+    accepted = start_return(
+        order=collected_order,
+        channel="store",
+        location=porto,
+        lines=request,
+        override_reason="loyal customer",
+        actor=Actor(user=rui),
+    )
+    assert accepted.override_by == rui
+    assert Return.objects.count() == 1
+
+
+def test_a_refund_to_store_credit_is_paid_once(collected_order, porto):
+    returned = start_return(
+        order=collected_order,
+        channel="store",
+        location=porto,
+        lines=[ReturnLineRequest(collected_order.lines.get().pk, 2)],
+    )
+    inspect_return(
+        return_request=returned,
+        conditions={returned.lines.get().pk: ReturnLine.Condition.RESELLABLE},
+    )
+    refund_return(return_request=returned, method="store_credit")
+    with pytest.raises(DomainError):
+        refund_return(return_request=returned, method="store_credit")
+    account = store_credit_account(customer=collected_order.customer, currency="EUR")
+    assert account.balance == Decimal("160.00")
+
+
+def test_a_store_that_takes_no_returns_is_refused(collected_order):
+    outlet = LocationFactory(code="outlet", accepts_returns=False, kind=Location.Kind.STORE)
+    with pytest.raises(DomainError) as refused:
+        start_return(
+            order=collected_order,
+            channel="store",
+            location=outlet,
+            lines=[ReturnLineRequest(collected_order.lines.get().pk, 1)],
+        )
+    assert refused.value.code == "location_does_not_accept_returns"
+
+
+def test_the_returns_desk_finds_an_order_by_number_or_email(collected_order):
+    assert find_orders_for_return(query=collected_order.number) == [collected_order]
+    assert find_orders_for_return(query="ANA@example.com") == [collected_order]
+    assert find_orders_for_return(query="nobody@example.com") == []
