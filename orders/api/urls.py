@@ -1,16 +1,18 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from orders.api import views
+from orders.api import returns, views
 
 router = SimpleRouter()
 router.register("carts", views.CartViewSet, basename="cart")
 router.register("orders", views.OrderViewSet, basename="order")
+router.register("returns", returns.ReturnViewSet, basename="return")
 
 part = "orders/<str:number>/fulfilments/<int:pk>/"
 
 urlpatterns = [
     path("checkout/", views.CheckoutView.as_view(), name="checkout"),
+    path("sales/", returns.PosSaleView.as_view(), name="pos-order-sale"),
     path(f"{part}ready/", views.ReadyForPickupView.as_view(), name="fulfilment-ready"),
     path(f"{part}check-in/", views.CheckInView.as_view(), name="fulfilment-check-in"),
     path(f"{part}collect/", views.CollectView.as_view(), name="fulfilment-collect"),
