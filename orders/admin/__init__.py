@@ -2,4 +2,4 @@
 channels, the returns desk and a daily store summary, each for the staff member's own
 store. Administrators choose a store with `?location=<code>`."""
 
-from orders.admin import desks, orders  # noqa: F401 - registers the admin pages
+from orders.admin import desks, orders, returns  # noqa: F401 - registers the admin pages

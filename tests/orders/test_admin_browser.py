@@ -120,3 +120,56 @@ def test_the_daily_summary_shows_todays_sales_and_pickups(browser_page, orders, 
     assert "Mobile app" in text
     assert f"{Decimal('238.99'):,}" in text.replace("\u202f", ",")
     page.omni_screenshot("orders-store-summary")
+
+
+def test_a_web_order_is_returned_at_the_lisbon_returns_desk(browser_page, lisbon):
+    from inventory.models import Location, StockLevel
+    from orders.models import Return
+    from orders.services.checkout import PaymentRequest
+    from orders.services.fulfilment import (
+        deliver_fulfilment,
+        pack_fulfilment,
+        pick_fulfilment,
+        ship_fulfilment,
+    )
+
+    warehouse = LocationFactory(
+        code="warehouse-central", kind=Location.Kind.WAREHOUSE, ships_to_customers=True
+    )
+    tee = SkuFactory(code="TEE-ESS-WHT-M", name="Essential Tee, White, M", price="25.00")
+    StockLevelFactory(location=warehouse, sku=tee, on_hand=5)
+    StockLevelFactory(location=lisbon, sku=tee, on_hand=1)
+    order = place_order(
+        request=CheckoutRequest(
+            channel="web",
+            email="marta@example.com",
+            lines=[LineRequest(tee.code, 2)],
+            delivery=Delivery(method="ship"),
+            payments=[PaymentRequest("card", Decimal("50.00"), "psp-9", True)],
+        )
+    )
+    part = order.fulfilments.get()
+    for step in (pick_fulfilment, pack_fulfilment):
+        part = step(fulfilment=part)
+    part = ship_fulfilment(fulfilment=part, carrier="CTT", tracking_number="RR9")
+    deliver_fulfilment(fulfilment=part)
+
+    make_staff("ana", Role.STORE_ASSOCIATE, [lisbon])
+    page = browser_page
+    log_in(page, "ana")
+    page.get_by_role("link", name="Returns desk").first.click()
+    page.fill("#return-query", "marta@example.com")
+    page.press("#return-query", "Enter")
+    page.wait_for_load_state()
+    form = page.locator(f"#return-{order.number}")
+    assert "Within policy" in form.inner_text()
+    line = order.lines.get()
+    form.locator(f"#quantity-{line.pk}").fill("1")
+    form.locator(f"[name=reason_{line.pk}]").fill("too small")
+    page.omni_screenshot("orders-returns-desk")
+    form.get_by_role("button", name="Take the return and refund").click()
+    assert "refunded to original payment" in page.inner_text(".messagelist")
+    page.omni_screenshot("orders-returns-desk-done")
+    taken = Return.objects.get()
+    assert (taken.location, taken.status, taken.refund_total) == (lisbon, "refunded", Decimal("25"))
+    assert StockLevel.objects.get(location=lisbon, sku=tee).on_hand == 2
