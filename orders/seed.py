@@ -516,6 +516,10 @@ def _live(rng: random.Random, customers, stores, pickup_stores, curbside_stores,
             order = _pickup(rng, next_email(), store, free, method=M.CURBSIDE)
             part = steps.mark_ready_for_pickup(fulfilment=order.fulfilments.first())
             steps.check_in_curbside(fulfilment=part, note=note)
+            # They pulled up a few minutes ago, so the queue shows a real wait.
+            Fulfilment.objects.filter(pk=part.pk).update(
+                arrived_at=now - timedelta(minutes=rng.randint(3, 11))
+            )
             made["pickups"] += 1
 
     # Parcels: one waiting to be picked, one on its way, one delivered and returned.

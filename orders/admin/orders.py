@@ -8,6 +8,7 @@ from django.contrib.admin.utils import unquote
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from orders.admin.access import ScopedAdminPermissions, desk_locations
@@ -150,9 +151,8 @@ class LocationFilter(admin.SimpleListFilter):
 class OrderAdmin(ScopedAdminPermissions, admin.ModelAdmin):
     list_display = [
         "number",
-        "placed_at",
-        "channel",
-        "location",
+        "placed",
+        "where",
         "customer_name",
         "status",
         "total_display",
@@ -209,6 +209,16 @@ class OrderAdmin(ScopedAdminPermissions, admin.ModelAdmin):
         if self.get_object(request, unquote(object_id)) is None:
             raise Http404("No such order in your stores.")
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="placed", ordering="placed_at")
+    def placed(self, order: Order) -> str:
+        return timezone.localtime(order.placed_at).strftime("%d %b %y, %H:%M")
+
+    @admin.display(description="channel", ordering="channel")
+    def where(self, order: Order) -> str:
+        """The channel, and the store for orders placed in one."""
+        channel = order.get_channel_display()
+        return f"{channel}, {order.location.name}" if order.location else channel
 
     @admin.display(description="customer", ordering="customer__last_name")
     def customer_name(self, order: Order) -> str:
