@@ -95,7 +95,8 @@ class ReturnsDeskAdmin(DeskAdmin):
         location = desk_location(request)
         if location is None or not has_scope(request.user, "returns:write"):
             raise Http404
-        order = Order.objects.filter(pk=request.POST.get("order")).first()
+        order_id = request.POST.get("order", "")
+        order = Order.objects.filter(pk=order_id).first() if order_id.isdigit() else None
         if order is None:
             raise Http404
         back = f"{self.desk_url(location)}&{urlencode({'q': order.number})}"
