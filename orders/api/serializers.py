@@ -625,3 +625,16 @@ class ReturnableOrderOut(OrderListOut):
 
     class Meta(OrderListOut.Meta):
         fields = [*OrderListOut.Meta.fields, "client_reference", "lines"]
+
+
+class CreditSpendIn(serializers.Serializer):
+    amount = money(min_value=Decimal("0.01"))
+    currency = serializers.CharField(min_length=3, max_length=3, default="EUR")
+    reference = serializers.CharField(
+        max_length=64, help_text="The order number or till transaction paid with it; once each."
+    )
+
+
+class CreditSpendOut(serializers.Serializer):
+    entry = CreditEntryOut()
+    account = CreditBalanceOut()

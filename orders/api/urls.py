@@ -34,6 +34,14 @@ urlpatterns = [
         views.StoreCreditView.as_view(),
         name="store-credit",
     ),
+    path(
+        "customers/<uuid:public_id>/store-credit/spend/",
+        views.StoreCreditSpendView.as_view(),
+        name="store-credit-spend",
+    ),
     path("gift-cards/<str:number>/", views.GiftCardView.as_view(), name="gift-card"),
+    path(
+        "gift-cards/<str:number>/spend/", views.GiftCardSpendView.as_view(), name="gift-card-spend"
+    ),
     *router.urls,
 ]

@@ -553,3 +553,82 @@ class GiftCardView(APIView):
     )
     def get(self, request, number):
         return Response(s.CreditBalanceOut(credit.gift_card(number)).data)
+
+
+class CreditSpendAccess(permissions.BasePermission):
+    """Paying with credit happens at checkout (`orders:write`) and at the till
+    (`sales:write`)."""
+
+    message = "Your credentials lack the scope this endpoint needs."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated) and (
+            has_scope(user, "orders:write") or has_scope(user, "sales:write")
+        )
+
+
+def _spend(request, account: CreditAccount) -> Response:
+    data = s.CreditSpendIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = data.validated_data
+    if values["currency"].upper() != account.currency:
+        raise credit.InvalidAmount(
+            "This balance is in another currency.", currency=account.currency
+        )
+    entry = credit.spend_credit(
+        account=account,
+        amount=values["amount"],
+        reference=values["reference"],
+        actor=Actor.of(request.user),
+    )
+    account.refresh_from_db()
+    return Response(s.CreditSpendOut({"entry": entry, "account": account}).data)
+
+
+SPEND_RESPONSES = {
+    200: s.CreditSpendOut,
+    422: OpenApiResponse(description="`insufficient_credit` with the balance."),
+}
+
+
+@extend_schema(tags=["credit"])
+class GiftCardSpendView(APIView):
+    """Pay with a gift card: refused if the balance does not cover it, under any
+    concurrency; once per reference."""
+
+    permission_classes = [CreditSpendAccess]
+
+    @extend_schema(
+        summary="Spend from a gift card",
+        request=s.CreditSpendIn,
+        responses=SPEND_RESPONSES,
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @idempotent(required=True)
+    def post(self, request, number):
+        return _spend(request, credit.gift_card(number))
+
+
+@extend_schema(tags=["credit"])
+class StoreCreditSpendView(APIView):
+    """Pay with a customer's store credit (same rules as a gift card)."""
+
+    permission_classes = [CreditSpendAccess]
+
+    @extend_schema(
+        summary="Spend a customer's store credit",
+        request=s.CreditSpendIn,
+        responses=SPEND_RESPONSES,
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @idempotent(required=True)
+    def post(self, request, public_id):
+        customer = resolve_customer(public_id)
+        currency = str(request.data.get("currency") or "EUR").upper()[:3]
+        account = CreditAccount.objects.filter(
+            kind=CreditAccount.Kind.STORE_CREDIT, customer=customer, currency=currency
+        ).first()
+        if account is None:
+            raise credit.CreditAccountNotFound(customer=str(customer.public_id), currency=currency)
+        return _spend(request, account)
