@@ -19,9 +19,14 @@ S = Fulfilment.Status
 PICKUP_METHODS = [Fulfilment.Method.CLICK_AND_COLLECT, Fulfilment.Method.CURBSIDE]
 
 
-def orders_at(queryset: QuerySet, location_ids) -> QuerySet:
-    """Orders placed at, or fulfilled from or collected at, one of these locations."""
-    touches = Fulfilment.objects.filter(order=OuterRef("pk"), location_id__in=location_ids)
+def orders_at(queryset: QuerySet, location_ids, *, with_transfers: bool = True) -> QuerySet:
+    """Orders placed at, or fulfilled from or collected at, one of these locations; a
+    location sending a pickup's missing units by transfer works on it too (but does not
+    count it among its own sales: `with_transfers=False`)."""
+    where = Q(location_id__in=location_ids)
+    if with_transfers:
+        where |= Q(transfer__source_id__in=location_ids)
+    touches = Fulfilment.objects.filter(where, order=OuterRef("pk"))
     return queryset.filter(Q(location_id__in=location_ids) | Exists(touches))
 
 
@@ -148,7 +153,7 @@ def store_summary(*, location: Location, day: date) -> StoreDay:
     """One store's day: sales placed there by channel (till sales and orders taken in the
     store), pickups handed over or expired there, and returns received there."""
     start, end = local_day_bounds(location, day)
-    placed = orders_at(Order.objects.all(), [location.pk]).filter(
+    placed = orders_at(Order.objects.all(), [location.pk], with_transfers=False).filter(
         placed_at__gte=start, placed_at__lt=end
     )
     placed = placed.exclude(status=Order.Status.CANCELLED)

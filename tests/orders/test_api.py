@@ -361,3 +361,53 @@ def test_the_order_detail_lists_events_with_who_did_them(api_client, web_shop, s
     assert events[-1]["actor"] == "user:ana"
     assert events[0]["actor"] == "token:Web shop"
     assert OrderEvent.objects.count() == len(events)
+
+
+def test_a_pickup_waiting_for_a_transfer_is_shipped_received_and_made_ready(
+    token_client, web_shop, lisbon, warehouse
+):
+    boots = SkuFactory(code="BOT-DOU-BLK-42", price="149.00")
+    StockLevelFactory(location=warehouse, sku=boots, on_hand=2)
+    number, part = placed_pickup(web_shop, boots)
+    assert Fulfilment.objects.get(pk=part).status == S.AWAITING_TRANSFER
+    _, lisbon_plain = make_token(["orders:write", "orders:read"], locations=[lisbon], name="L")
+    _, depot_plain = make_token(["orders:write", "orders:read"], locations=[warehouse], name="W")
+    lisbon_desk, depot = token_client(lisbon_plain), token_client(depot_plain)
+
+    not_here = step(lisbon_desk, number, part, "transfer/ship")
+    assert not_here.status_code == 403
+    assert step(depot, number, part, "transfer/ship").status_code == 200
+    assert step(depot, number, part, "transfer/receive").status_code == 403
+    received = step(lisbon_desk, number, part, "transfer/receive")
+    assert received.status_code == 200
+    assert received.json()["fulfilments"][0]["fulfilment_status"] == "allocated"
+    assert step(lisbon_desk, number, part, "ready").status_code == 200
+    assert StockLevel.objects.get(location=lisbon, sku=boots).reserved == 1
+    assert StockLevel.objects.get(location=warehouse, sku=boots).on_hand == 1
+    assert_ledger_matches()
+
+
+def test_every_orders_endpoint_is_in_the_schema_with_its_error_shape():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths = schema["paths"]
+    for path in [
+        "/api/v1/checkout/",
+        "/api/v1/carts/",
+        "/api/v1/carts/merge/",
+        "/api/v1/orders/",
+        "/api/v1/orders/{number}/",
+        "/api/v1/orders/{number}/fulfilments/{id}/collect/",
+        "/api/v1/orders/{number}/fulfilments/{id}/check-in/",
+        "/api/v1/discount-codes/validate/",
+        "/api/v1/gift-cards/{number}/",
+        "/api/v1/sales/",
+        "/api/v1/returns/",
+        "/api/v1/returns/lookup/",
+        "/api/v1/returns/{number}/refund/",
+    ]:
+        assert path in paths, path
+    checkout = paths["/api/v1/checkout/"]["post"]
+    assert {"201", "400", "403", "409", "422"} <= set(checkout["responses"])
+    assert any(p["name"] == "Idempotency-Key" and p["required"] for p in checkout["parameters"])
