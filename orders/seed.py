@@ -422,11 +422,11 @@ def _free_skus(location: Location, skus_by_id: dict[int, Sku], at_least: int = 2
     return [skus_by_id[pk] for pk in levels]
 
 
-def _pickup(rng, customer_email, store, skus, method=M.CLICK_AND_COLLECT, channel="app"):
+def _pickup(rng, who, store, skus, method=M.CLICK_AND_COLLECT, channel="app"):
     return place_order(
         request=CheckoutRequest(
             channel=channel,
-            email=customer_email,
+            **who,
             lines=[LineRequest(sku.code, 1) for sku in rng.sample(skus, min(len(skus), 2))],
             delivery=Delivery(method=method, pickup_location=store),
             payments=[],
@@ -434,26 +434,35 @@ def _pickup(rng, customer_email, store, skus, method=M.CLICK_AND_COLLECT, channe
     )
 
 
-def _email(customer: Customer) -> str:
-    identity = customer.identities.filter(kind="email").first()
-    return identity.value if identity else f"customer{customer.pk}@example.com"
+def _who(customer: Customer) -> dict:
+    """The customer by their id (never a made-up email that would make a second
+    customer), with their email or phone for the order's messages."""
+    contact = {
+        identity.kind: identity.value
+        for identity in customer.identities.filter(kind__in=["email", "phone"])
+    }
+    return {
+        "customer_public_id": str(customer.public_id),
+        "email": contact.get("email", ""),
+        "phone": contact.get("phone", ""),
+    }
 
 
 def _live(rng: random.Random, customers, stores, pickup_stores, curbside_stores, skus) -> dict:
     skus_by_id = {sku.pk: sku for sku in skus}
-    emails = [_email(customer) for customer in rng.sample(customers, min(30, len(customers)))]
+    people = [_who(customer) for customer in rng.sample(customers, min(30, len(customers)))]
     made = {"pickups": 0, "shipments": 0, "sales": 0, "returns": 0}
     now = timezone.now()
 
-    def next_email():
-        return emails[(made["pickups"] + made["shipments"] + made["sales"]) % len(emails)]
+    def next_who() -> dict:
+        return people[(made["pickups"] + made["shipments"] + made["sales"]) % len(people)]
 
     # Expired first: expiring is a sweep over every overdue pickup.
     for store in pickup_stores[:2]:
         free = _free_skus(store, skus_by_id)
         if len(free) < 4:
             continue
-        order = _pickup(rng, next_email(), store, free)
+        order = _pickup(rng, next_who(), store, free)
         part = steps.mark_ready_for_pickup(fulfilment=order.fulfilments.first())
         Fulfilment.objects.filter(pk=part.pk).update(pickup_deadline=now - timedelta(hours=1))
         made["pickups"] += 1
@@ -465,12 +474,12 @@ def _live(rng: random.Random, customers, stores, pickup_stores, curbside_stores,
             continue
         busy = store in pickup_stores[:2]
         for _ in range(3 if busy else 1):  # to pick
-            _pickup(rng, next_email(), store, free)
+            _pickup(rng, next_who(), store, free)
             made["pickups"] += 1
         for state in ["ready", "ready", "due_today", "overdue", "collected", "cancelled"][
             : 6 if busy else 2
         ]:
-            order = _pickup(rng, next_email(), store, _free_skus(store, skus_by_id) or free)
+            order = _pickup(rng, next_who(), store, _free_skus(store, skus_by_id) or free)
             made["pickups"] += 1
             part = order.fulfilments.first()
             if state == "cancelled":
@@ -499,7 +508,7 @@ def _live(rng: random.Random, customers, stores, pickup_stores, curbside_stores,
                     place_order(
                         request=CheckoutRequest(
                             channel="web",
-                            email=next_email(),
+                            **next_who(),
                             lines=[LineRequest(skus_by_id[lacking].code, 1)],
                             delivery=Delivery(method=M.CLICK_AND_COLLECT, pickup_location=store),
                         )
@@ -513,7 +522,7 @@ def _live(rng: random.Random, customers, stores, pickup_stores, curbside_stores,
         if len(free) < 4:
             continue
         for note in ["bay 3, red Fiat 500", "blue Golf by the entrance"]:
-            order = _pickup(rng, next_email(), store, free, method=M.CURBSIDE)
+            order = _pickup(rng, next_who(), store, free, method=M.CURBSIDE)
             part = steps.mark_ready_for_pickup(fulfilment=order.fulfilments.first())
             steps.check_in_curbside(fulfilment=part, note=note)
             # They pulled up a few minutes ago, so the queue shows a real wait.
@@ -531,7 +540,7 @@ def _live(rng: random.Random, customers, stores, pickup_stores, curbside_stores,
                 order = place_order(
                     request=CheckoutRequest(
                         channel="web",
-                        email=next_email(),
+                        **next_who(),
                         lines=[LineRequest(sku.code, 1)],
                         delivery=Delivery(method=M.SHIP),
                         payments=[PaymentRequest("card", sku.price, "psp_live", True)],
