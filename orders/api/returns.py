@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from omni.auth import Actor, visible_location_ids
 from omni.idempotency import idempotent
-from orders.api import serializers as s
+from orders.api import returns_serializers as s
 from orders.api.views import IDEMPOTENCY_KEY, check_location, home_location, render_order
 from orders.models import Order, OrderLine, Return, ReturnLine, SalesChannel
 from orders.selectors import visible_orders

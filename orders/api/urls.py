@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from orders.api import returns, views
+from orders.api import credit, returns, views
 
 router = SimpleRouter()
 router.register("carts", views.CartViewSet, basename="cart")
@@ -28,20 +28,20 @@ urlpatterns = [
         views.TransferReceiveView.as_view(),
         name="fulfilment-transfer-receive",
     ),
-    path("discount-codes/validate/", views.DiscountQuoteView.as_view(), name="discount-validate"),
+    path("discount-codes/validate/", credit.DiscountQuoteView.as_view(), name="discount-validate"),
     path(
         "customers/<uuid:public_id>/store-credit/",
-        views.StoreCreditView.as_view(),
+        credit.StoreCreditView.as_view(),
         name="store-credit",
     ),
     path(
         "customers/<uuid:public_id>/store-credit/spend/",
-        views.StoreCreditSpendView.as_view(),
+        credit.StoreCreditSpendView.as_view(),
         name="store-credit-spend",
     ),
-    path("gift-cards/<str:number>/", views.GiftCardView.as_view(), name="gift-card"),
+    path("gift-cards/<str:number>/", credit.GiftCardView.as_view(), name="gift-card"),
     path(
-        "gift-cards/<str:number>/spend/", views.GiftCardSpendView.as_view(), name="gift-card-spend"
+        "gift-cards/<str:number>/spend/", credit.GiftCardSpendView.as_view(), name="gift-card-spend"
     ),
     *router.urls,
 ]
