@@ -158,7 +158,7 @@ def seed(*, stdout, force: bool = False) -> None:
                 skus=skus,
             )
         orders = history.save()
-        add_historic_redemptions(orders, codes["SPRING10"])
+        add_historic_redemptions(history.with_code, codes["SPRING10"])
         returned = add_historic_returns(rng, orders, stores, now)
         for amount in ("50.00", "25.00"):
             issue_gift_card(amount=Decimal(amount), reference=f"demo-gift-{amount}")

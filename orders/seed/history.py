@@ -7,6 +7,7 @@ import random
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 
 from inventory.models import Location
@@ -63,9 +64,11 @@ class History:
         self.numbers: set[str] = set()
         self.orders: list[Order] = []
         self.parts: list[list[Fulfilment]] = []
-        self.lines: list[list[tuple[OrderLine, int]]] = []
+        self.lines: list[list[OrderLine]] = []
         self.payments: list[list[Payment]] = []
-        self.events: list[list[OrderEvent]] = []
+        # Each event with the time it happened (auto_now_add stamps "now" on insert).
+        self.events: list[list[tuple[OrderEvent, datetime]]] = []
+        self.with_code: list[Order] = []
         self.register_counter = 0
 
     def add(self, *, kind, customer, when, stores, pickup_stores, curbside_stores, shippers, skus):
@@ -163,7 +166,8 @@ class History:
         order.discount_total = sum((row.discount for row in rows), Decimal(0))
         order.total = sum((row.total for row in rows), Decimal(0))
         order.tax_total = sum((row.tax for row in rows), Decimal(0))
-        order.uses_code = uses_code
+        if uses_code:
+            self.with_code.append(order)
         payments = []
         if order.status != Order.Status.CANCELLED:
             method = rng.choice(
@@ -183,13 +187,13 @@ class History:
         placed = OrderEvent(kind="order.placed", to_status="allocated", data={})
         done_at = part.collected_at or part.delivered_at or part.pickup_deadline or when
         final = OrderEvent(kind=terminal, to_status=order.status, data={})
-        final.when = done_at
-        placed.when = when
         self.orders.append(order)
         self.parts.append([part])
-        self.lines.append([(row, 0) for row in rows])
+        self.lines.append(rows)
         self.payments.append(payments)
-        self.events.append([placed, final] if kind != "pos" else [final])
+        self.events.append(
+            [(placed, when), (final, done_at)] if kind != "pos" else [(final, done_at)]
+        )
 
     def save(self) -> list[Order]:
         Order.objects.bulk_create(self.orders, batch_size=500)
@@ -199,34 +203,33 @@ class History:
                 part.order = order
                 parts.append(part)
         Fulfilment.objects.bulk_create(parts, batch_size=500)
-        lines, payments, events = [], [], []
+        lines, payments, events, times = [], [], [], []
         for index, order in enumerate(self.orders):
             part = self.parts[index][0]
-            for row, _ in self.lines[index]:
+            for row in self.lines[index]:
                 row.order, row.fulfilment = order, part
                 lines.append(row)
             for payment in self.payments[index]:
                 payment.order = order
                 payments.append(payment)
-            for event in self.events[index]:
+            for event, at in self.events[index]:
                 event.order = order
                 event.fulfilment = part if event.kind != "order.placed" else None
                 events.append(event)
+                times.append(at)
         OrderLine.objects.bulk_create(lines, batch_size=1000)
         Payment.objects.bulk_create(payments, batch_size=1000)
         OrderEvent.objects.bulk_create(events, batch_size=1000)
         # auto_now_add stamped "now": put the history back in its time.
-        _backdate_events(events)
+        _backdate_events(events, times)
         placed_at = Order.objects.filter(pk=OuterRef("order_id")).values("placed_at")[:1]
         Payment.objects.filter(order__in=self.orders).update(created_at=Subquery(placed_at))
         return self.orders
 
 
-def _backdate_events(events: list[OrderEvent]) -> None:
-    """One UPDATE ... FROM (VALUES ...) instead of one UPDATE per event."""
-    from django.db import connection
-
-    rows = [(event.pk, event.when) for event in events]
+def _backdate_events(events: list[OrderEvent], times: list[datetime]) -> None:
+    """One UPDATE ... FROM (VALUES ...) per thousand events, not one per event."""
+    rows = [(event.pk, at) for event, at in zip(events, times, strict=True)]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 1000):
             chunk = rows[start : start + 1000]
@@ -239,8 +242,7 @@ def _backdate_events(events: list[OrderEvent]) -> None:
             )
 
 
-def add_historic_redemptions(orders: list[Order], code: DiscountCode) -> None:
-    used = [order for order in orders if getattr(order, "uses_code", False)]
+def add_historic_redemptions(used: list[Order], code: DiscountCode) -> None:
     Order.objects.filter(pk__in=[order.pk for order in used]).update(discount_code=code)
     Redemption.objects.bulk_create(
         Redemption(

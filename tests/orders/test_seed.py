@@ -6,7 +6,7 @@ import time
 import pytest
 from django.core.management import call_command
 
-from orders.models import Fulfilment, Order, Return
+from orders.models import DiscountCode, Fulfilment, Order, Redemption, Return
 from tests.inventory.ledger import assert_ledger_matches
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,8 @@ def test_the_demo_seed_fills_every_desk_quickly_and_keeps_the_ledger():
     assert pickup_states >= {"allocated", "ready_for_pickup", "collected", "expired", "cancelled"}
     assert Fulfilment.objects.filter(arrived_at__isnull=False, collected_at__isnull=True).exists()
     assert Return.objects.filter(status="refunded").count() >= 10
+    spring = DiscountCode.objects.get(code="SPRING10")
+    assert spring.times_redeemed == Redemption.objects.filter(code=spring).count() > 0
     assert_ledger_matches()
 
     again = io.StringIO()
