@@ -118,3 +118,26 @@ def register_360_panel(
 
 def panels_360() -> list[Panel360]:
     return sorted(_panels_360.values(), key=lambda panel: (panel.order, panel.name))
+
+
+def rows_participant(name: str, model, field: str = "customer", after=None) -> MergeParticipant:
+    """A participant for a model whose rows simply point at a customer: merge re-points
+    the merged-away customer's rows at the survivor and records their ids; unmerge points
+    exactly those rows back. `after(source, target)` runs after either (e.g. to recompute
+    something derived from the rows)."""
+
+    def move(source, target) -> dict:
+        ids = list(
+            model.objects.filter(**{field: source}).order_by("pk").values_list("pk", flat=True)
+        )
+        model.objects.filter(pk__in=ids).update(**{field: target})
+        if after:
+            after(source, target)
+        return {"ids": ids}
+
+    def move_back(record: dict, source, target) -> None:
+        model.objects.filter(pk__in=record.get("ids", [])).update(**{field: source})
+        if after:
+            after(source, target)
+
+    return MergeParticipant(name=name, move=move, move_back=move_back)

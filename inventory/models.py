@@ -432,7 +432,7 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Transfer #{self.pk} {self.source_id}→{self.destination_id} ({self.status})"
+        return f"Transfer #{self.pk}"
 
 
 class TransferLine(models.Model):
@@ -461,3 +461,21 @@ class TransferLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku_id} × {self.quantity_requested}"
+
+
+class StockLookup(Sku):
+    """Admin entry for the counter's "find a SKU, see stock here and nearby" page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "stock lookup"
+        verbose_name_plural = "stock lookup"
+
+
+class LowStockLevel(StockLevel):
+    """Admin entry for stock levels below their reorder point."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "low-stock item"
+        verbose_name_plural = "low-stock list"

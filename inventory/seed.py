@@ -147,7 +147,14 @@ RANGES = [
     (
         "sneakers",
         "SNK",
-        ["Aura Runner", "Baixa Low", "Tejo Court", "Mitte Trail", "Salamanca Knit"],
+        [
+            "Aura Runner",
+            "Baixa Low",
+            "Tejo Court",
+            "Mitte Trail",
+            "Salamanca Knit",
+            "Ribeira Slip-on",
+        ],
         ["39", "40", "41", "42", "43", "44"],
         2,
         (69, 139),
@@ -197,13 +204,16 @@ def ean13(number: int) -> str:
 
 
 def _seed_network() -> None:
+    from omni.seed import LOCATIONS
+
+    known = {code: (name, kind) for code, name, kind in LOCATIONS}
     for code, details in NETWORK.items():
         details = dict(details)
-        name = details.pop("name", None)
-        kind = details.pop("kind", None)
+        name, kind = known.get(code, (None, None))
+        name = details.pop("name", name)
+        kind = details.pop("kind", kind)
         location, _ = Location.objects.get_or_create(
-            code=code,
-            defaults={"name": name or code.replace("-", " ").title(), "kind": kind or "store"},
+            code=code, defaults={"name": name or code, "kind": kind or Location.Kind.STORE}
         )
         for field, value in details.items():
             setattr(location, field, value)

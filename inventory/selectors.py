@@ -72,6 +72,10 @@ class PlaceStock:
     def low_stock(self) -> bool:
         return self.status == "low_stock"
 
+    @property
+    def status_label(self) -> str:
+        return self.status.replace("_", " ").capitalize()
+
 
 @dataclass
 class InTransit:
@@ -226,10 +230,12 @@ def reference_point(
 # --- low stock and replenishment -----------------------------------------------------------
 
 
-def low_stock_levels(*, location_ids: Iterable[int] | None = None) -> QuerySet:
+def low_stock_levels(
+    *, location_ids: Iterable[int] | None = None, model: type[StockLevel] = StockLevel
+) -> QuerySet:
     """Stock levels whose available quantity is below their reorder point."""
     levels = (
-        StockLevel.objects.annotate(
+        model.objects.annotate(
             available_now=Greatest(F("on_hand") - F("reserved") - F("safety_stock"), 0)
         )
         .filter(reorder_point__gt=0, available_now__lt=F("reorder_point"), location__is_active=True)

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView, get_object_or_404
@@ -43,6 +48,22 @@ ERROR = inline_serializer(
             },
         )
     },
+)
+
+
+KEY_REQUIRED = OpenApiParameter(
+    "Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type=str,
+    description="Any unique string; a replay returns the first response and writes nothing.",
+)
+KEY_OPTIONAL = OpenApiParameter(
+    "Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description="Optional; a replay returns the first response and writes nothing.",
 )
 
 
@@ -120,6 +141,7 @@ class LoyaltyEarnView(APIView):
     scope = "customers"
 
     @extend_schema(
+        parameters=[KEY_REQUIRED],
         request=s.EarnIn,
         responses={
             201: s.LoyaltyChangeOut,
@@ -151,7 +173,9 @@ class LoyaltyRedeemView(APIView):
     scope = "customers"
 
     @extend_schema(
-        request=s.RedeemIn, responses={201: s.LoyaltyChangeOut, 400: ERROR, 404: ERROR, 422: ERROR}
+        parameters=[KEY_REQUIRED],
+        request=s.RedeemIn,
+        responses={201: s.LoyaltyChangeOut, 400: ERROR, 404: ERROR, 422: ERROR},
     )
     @idempotent(required=True)
     def post(self, request, public_id):
@@ -170,7 +194,9 @@ class LoyaltyAdjustView(APIView):
     scope = "customers"
 
     @extend_schema(
-        request=s.AdjustIn, responses={201: s.LoyaltyChangeOut, 400: ERROR, 404: ERROR, 422: ERROR}
+        parameters=[KEY_REQUIRED],
+        request=s.AdjustIn,
+        responses={201: s.LoyaltyChangeOut, 400: ERROR, 404: ERROR, 422: ERROR},
     )
     @idempotent(required=True)
     def post(self, request, public_id):
@@ -245,7 +271,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def retrieve(self, request, *args, **kwargs):
         return self._detail(self.get_object())
 
-    @extend_schema(request=s.CaseIn, responses={201: s.CaseDetailOut, 400: ERROR})
+    @extend_schema(
+        parameters=[KEY_OPTIONAL], request=s.CaseIn, responses={201: s.CaseDetailOut, 400: ERROR}
+    )
     @idempotent()
     def create(self, request):
         data = s.CaseIn(data=request.data)
@@ -254,7 +282,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._detail(case, status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=s.CaseStatusIn, responses={200: s.CaseDetailOut, 404: ERROR, 409: ERROR, 422: ERROR}
+        parameters=[KEY_OPTIONAL],
+        request=s.CaseStatusIn,
+        responses={200: s.CaseDetailOut, 404: ERROR, 409: ERROR, 422: ERROR},
     )
     @action(detail=True, methods=["post"])
     @idempotent()
@@ -265,7 +295,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         case = cases.change_case_status(case=case, actor=request.user, **data.validated_data)
         return self._detail(case)
 
-    @extend_schema(request=s.CaseAssignIn, responses={200: s.CaseDetailOut, 404: ERROR, 422: ERROR})
+    @extend_schema(
+        parameters=[KEY_OPTIONAL],
+        request=s.CaseAssignIn,
+        responses={200: s.CaseDetailOut, 404: ERROR, 422: ERROR},
+    )
     @action(detail=True, methods=["post"])
     @idempotent()
     def assign(self, request, pk=None):
@@ -278,7 +312,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._detail(case)
 
     @extend_schema(
-        request=s.CaseMessageIn, responses={201: s.CaseDetailOut, 404: ERROR, 422: ERROR}
+        parameters=[KEY_OPTIONAL],
+        request=s.CaseMessageIn,
+        responses={201: s.CaseDetailOut, 404: ERROR, 422: ERROR},
     )
     @action(detail=True, methods=["post"])
     @idempotent()
@@ -313,7 +349,9 @@ class FeedbackViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ordering_fields = ["created_at", "score"]
     queryset = Feedback.objects.select_related("customer", "location").order_by("-created_at")
 
-    @extend_schema(request=s.FeedbackIn, responses={201: s.FeedbackOut, 400: ERROR})
+    @extend_schema(
+        parameters=[KEY_OPTIONAL], request=s.FeedbackIn, responses={201: s.FeedbackOut, 400: ERROR}
+    )
     @idempotent()
     def create(self, request):
         data = s.FeedbackIn(data=request.data)

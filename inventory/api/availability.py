@@ -13,10 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory import selectors
-from inventory.models import Location, Sku
+from inventory.api.transfers import TransferSerializer
+from inventory.models import Location, Sku, Transfer
 from inventory.selectors import Channel
-from inventory.services import sourcing
+from inventory.services import sourcing, transfers
+from inventory.services.ledger import Actor
+from omni.auth import visible_location_ids
 from omni.errors import BadRequest, NotFound
+from omni.idempotency import idempotent
 
 BULK_LIMIT = 500
 
@@ -372,6 +376,39 @@ class ReplenishmentView(APIView):
         return Response(SuggestionOut(suggestions, many=True).data)
 
 
+class ReplenishmentTransfersIn(serializers.Serializer):
+    location = serializers.CharField(required=False, help_text="only this store's needs")
+
+
+class ReplenishmentTransfersView(APIView):
+    """Request the suggested transfers (one per warehouse and store); nothing ships yet."""
+
+    scope = "stock"
+
+    @extend_schema(request=ReplenishmentTransfersIn, responses={201: TransferSerializer(many=True)})
+    @idempotent()
+    def post(self, request):
+        data = ReplenishmentTransfersIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        location = _location(data.validated_data.get("location"))
+        ids = visible_location_ids(request.user)
+        if location is not None:
+            if ids is not None and location.pk not in ids:
+                raise NotFound("No such location.")
+            ids = [location.pk]
+        created = transfers.create_replenishment_transfers(
+            suggestions=selectors.replenishment_suggestions(location_ids=ids),
+            actor=Actor.of(request.user),
+        )
+        created = (
+            Transfer.objects.filter(pk__in=[transfer.pk for transfer in created])
+            .select_related("source", "destination")
+            .prefetch_related("lines__sku")
+            .order_by("pk")
+        )
+        return Response(TransferSerializer(created, many=True).data, status=201)
+
+
 availability_urlpatterns = [
     path("availability/", BulkAvailabilityView.as_view(), name="availability-bulk"),
     path("availability/bulk/", BulkAvailabilityPostView.as_view(), name="availability-bulk-post"),
@@ -387,5 +424,10 @@ availability_urlpatterns = [
         "replenishment/suggestions/",
         ReplenishmentView.as_view(),
         name="replenishment-suggestions",
+    ),
+    path(
+        "replenishment/transfers/",
+        ReplenishmentTransfersView.as_view(),
+        name="replenishment-transfers",
     ),
 ]

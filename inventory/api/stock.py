@@ -140,6 +140,21 @@ class StockDiscrepancyViewSet(viewsets.ReadOnlyModelViewSet):
         queryset = StockDiscrepancy.objects.select_related("location", "sku")
         return scope_to_locations(queryset, self.request.user)
 
+    @extend_schema(
+        summary="Resolve a discrepancy with what was found",
+        request=s.ResolveDiscrepancyIn,
+        responses={200: s.StockDiscrepancyOut, **_errors(400, 403, 404, 409, 422)},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def resolve(self, request, pk=None):
+        serializer = s.ResolveDiscrepancyIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        discrepancy = pos.resolve_discrepancy(
+            discrepancy=self.get_object(), note=serializer.validated_data["note"]
+        )
+        return Response(s.StockDiscrepancyOut(discrepancy).data)
+
 
 # --- Stock writes ------------------------------------------------------------------------
 

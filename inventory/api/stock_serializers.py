@@ -267,3 +267,7 @@ class PosSaleIn(serializers.Serializer):
     reference = serializers.CharField(max_length=64, help_text="The register's sale id.")
     sold_at = serializers.DateTimeField(required=False)
     lines = PosSaleLineIn(many=True, allow_empty=False, max_length=200)
+
+
+class ResolveDiscrepancyIn(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text="What the store found.")

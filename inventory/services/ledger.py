@@ -1,14 +1,21 @@
 """The one place stock quantities change: a conditional UPDATE plus a ledger row.
 
 Every service in `inventory.services` (receipts, sales, reservations, transfers, counts)
-goes through `move_stock`, so on hand always equals the sum of the ledger's deltas.
+goes through `move_stock`, so on hand always equals the sum of the ledger's deltas. The
+UPDATE and the ledger row are one SQL statement (with the reservation row it creates or
+closes, for reservations). Its INSERTs name their columns: a new NOT NULL column on
+`StockMovement` or `Reservation` needs a database default or a place in `_MOVE_SQL`.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db import connection
 
-from inventory.models import Location, Sku, StockLevel, StockMovement
+from inventory.models import Location, Reservation, Sku, StockLevel, StockMovement
 from omni.auth import SYSTEM, Actor
 from omni.errors import Conflict
 
@@ -39,6 +46,10 @@ def availability_line(*, location: Location, sku: Sku, requested: int) -> dict:
 
 def ensure_stock_level(*, location: Location, sku: Sku) -> StockLevel:
     """The (location, SKU) row, created empty if this SKU was never stocked here."""
+    existing = StockLevel.objects.filter(location=location, sku=sku).first()
+    if existing is not None:
+        # Read first: an INSERT ... ON CONFLICT would burn a sequence value on every call.
+        return existing
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO inventory_stocklevel "
@@ -50,8 +61,29 @@ def ensure_stock_level(*, location: Location, sku: Sku) -> StockLevel:
     return StockLevel.objects.get(location=location, sku=sku)
 
 
-# The conditional UPDATE and its ledger row in one statement: one round trip, atomic on its
-# own (no savepoint needed), and if the UPDATE matches nothing no ledger row is written.
+@dataclass(frozen=True)
+class Hold:
+    """A reservation row to write in the same statement as the stock change that backs it."""
+
+    owner_type: str
+    owner_ref: str
+    quantity: int
+    expires_at: datetime
+    basket: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Close:
+    """End an active reservation in the same statement as the stock change it causes."""
+
+    reservation_id: int
+    status: str
+    require_unexpired: bool = False
+
+
+# The conditional UPDATE and its ledger row (and, for a reservation, the reservation row) in
+# one statement: one round trip, atomic on its own (no savepoint needed), and if the UPDATE
+# matches nothing no other row is written. A hot stock row stays locked only this long.
 _MOVE_SQL = """
 WITH moved AS (
     UPDATE inventory_stocklevel
@@ -67,16 +99,49 @@ WITH moved AS (
        AND on_hand - reserved - safety_stock >= %(require_available)s::integer
        AND (%(expect_on_hand)s::integer IS NULL OR on_hand = %(expect_on_hand)s::integer)
     RETURNING id, on_hand
+), logged AS (
+    INSERT INTO inventory_stockmovement
+        (stock_level_id, location_id, sku_id, kind, delta, reserved_delta, balance_after,
+         reason, reference_type, reference_id, actor_user_id, actor_token_id, created_at)
+    SELECT id, %(location)s::bigint, %(sku)s::bigint, %(kind)s::varchar, %(delta)s::integer,
+           %(reserved_delta)s::integer, on_hand, %(reason)s::varchar,
+           %(reference_type)s::varchar, %(reference_id)s::varchar, %(actor_user)s::integer,
+           %(actor_token)s::bigint, clock_timestamp()
+      FROM moved
+    RETURNING id, stock_level_id, balance_after, created_at
 )
-INSERT INTO inventory_stockmovement
-    (stock_level_id, location_id, sku_id, kind, delta, reserved_delta, balance_after, reason,
-     reference_type, reference_id, actor_user_id, actor_token_id, created_at)
-SELECT id, %(location)s::bigint, %(sku)s::bigint, %(kind)s::varchar, %(delta)s::integer,
-       %(reserved_delta)s::integer, on_hand, %(reason)s::varchar, %(reference_type)s::varchar,
-       %(reference_id)s::varchar, %(actor_user)s::integer, %(actor_token)s::bigint,
-       clock_timestamp()
-  FROM moved
-RETURNING id, stock_level_id, balance_after, created_at
+"""
+_MOVE_RESULT_SQL = """
+SELECT id, stock_level_id, balance_after, created_at, NULL, NULL, NULL FROM logged
+"""
+# The reservation's compare-and-set waits for `moved` (EXISTS), so the stock row is locked
+# before the reservation row, the lock order every service keeps.
+_CLOSE_SQL = """, closed AS (
+    UPDATE inventory_reservation
+       SET status = %(close_status)s::varchar, closed_at = clock_timestamp()
+     WHERE id = %(close_id)s::bigint AND status = 'active'
+       AND (NOT %(close_unexpired)s::boolean OR expires_at > now())
+       AND EXISTS (SELECT 1 FROM moved)
+    RETURNING closed_at
+)
+SELECT logged.id, logged.stock_level_id, logged.balance_after, logged.created_at, NULL, NULL,
+       (SELECT closed_at FROM closed)
+  FROM logged
+"""
+_HOLD_SQL = """, held AS (
+    INSERT INTO inventory_reservation
+        (owner_type, owner_ref, basket, location_id, sku_id, quantity, status, expires_at,
+         needs_resourcing, actor_user_id, actor_token_id, created_at)
+    SELECT %(owner_type)s::varchar, %(owner_ref)s::varchar, %(basket)s::uuid,
+           %(location)s::bigint, %(sku)s::bigint, %(hold_quantity)s::integer, 'active',
+           %(expires_at)s::timestamptz, false, %(actor_user)s::integer, %(actor_token)s::bigint,
+           clock_timestamp()
+      FROM moved
+    RETURNING id, created_at
+)
+SELECT logged.id, logged.stock_level_id, logged.balance_after, logged.created_at,
+       held.id, held.created_at, NULL
+  FROM logged, held
 """
 
 
@@ -94,6 +159,8 @@ def move_stock(
     reference_type: str = "",
     reference_id: str = "",
     actor: Actor = SYSTEM,
+    hold: Hold | None = None,
+    close: Close | None = None,
 ) -> StockMovement:
     """Apply one change to a stock level and write its ledger row, in one statement.
 
@@ -118,8 +185,25 @@ def move_stock(
         "actor_user": actor.user.pk if actor.user is not None else None,
         "actor_token": actor.token.pk if actor.token is not None else None,
     }
+    sql = _MOVE_SQL + _MOVE_RESULT_SQL
+    if hold is not None:
+        sql = _MOVE_SQL + _HOLD_SQL
+        params.update(
+            owner_type=hold.owner_type,
+            owner_ref=hold.owner_ref,
+            basket=hold.basket,
+            hold_quantity=hold.quantity,
+            expires_at=hold.expires_at,
+        )
+    if close is not None:
+        sql = _MOVE_SQL + _CLOSE_SQL
+        params.update(
+            close_id=close.reservation_id,
+            close_status=close.status,
+            close_unexpired=close.require_unexpired,
+        )
     with connection.cursor() as cursor:
-        cursor.execute(_MOVE_SQL, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         line = availability_line(
@@ -139,7 +223,7 @@ def move_stock(
             available=line["available"],
             lines=[line],
         )
-    movement_id, stock_level_id, balance_after, created_at = row
+    movement_id, stock_level_id, balance_after, created_at, hold_id, held_at, closed_at = row
     movement = StockMovement(
         id=movement_id,
         stock_level_id=stock_level_id,
@@ -156,6 +240,31 @@ def move_stock(
         actor_token=actor.token,
         created_at=created_at,
     )
-    movement._state.adding = False
-    movement._state.db = connection.alias
+    _loaded(movement)
+    movement.closed_at = closed_at
+    if hold is not None:
+        movement.hold = _loaded(
+            Reservation(
+                id=hold_id,
+                owner_type=hold.owner_type,
+                owner_ref=hold.owner_ref,
+                basket=hold.basket,
+                location=location,
+                sku=sku,
+                quantity=hold.quantity,
+                status=Reservation.Status.ACTIVE,
+                expires_at=hold.expires_at,
+                needs_resourcing=False,
+                actor_user=actor.user,
+                actor_token=actor.token,
+                created_at=held_at,
+            )
+        )
     return movement
+
+
+def _loaded(instance):
+    """Mark an instance built from a RETURNING row as saved, like one the ORM loaded."""
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from inventory.models import (
     Location,
@@ -155,3 +156,26 @@ def record_pos_sale(
                     )
                 )
         return result
+
+
+class DiscrepancyNotOpen(Conflict):
+    code = "discrepancy_not_open"
+    message = "This discrepancy was already resolved."
+
+
+def resolve_discrepancy(*, discrepancy: StockDiscrepancy, note: str) -> StockDiscrepancy:
+    """The store found the cause (a missed receipt, a mis-scan...) and closes it, once.
+
+    Resolving changes no stock: if the shelf holds units the record missed, the store
+    counts or adjusts them, which writes its own ledger row.
+    """
+    note = (note or "").strip()
+    if not note:
+        raise BadRequest("Say what was found.", field="note")
+    changed = StockDiscrepancy.objects.filter(
+        pk=discrepancy.pk, status=StockDiscrepancy.Status.OPEN
+    ).update(status=StockDiscrepancy.Status.RESOLVED, note=note, resolved_at=timezone.now())
+    if not changed:
+        raise DiscrepancyNotOpen(discrepancy=discrepancy.pk)
+    discrepancy.refresh_from_db()
+    return discrepancy

@@ -6,8 +6,9 @@ Rules kept here:
 - A basket of lines is all-or-nothing. Its stock rows are locked in primary-key order, so two
   baskets that share rows wait for each other instead of deadlocking.
 - Lock order everywhere is stock level first, reservation second: release, commit and
-  expiry change the stock row (which locks it) before they compare-and-set the
-  reservation's status, and roll the stock change back if the status had already moved.
+  expiry change the stock row and compare-and-set the reservation's status in one statement
+  whose status update waits for the stock update, and roll the stock change back if the
+  status had already moved (or the reservation lapsed, for a commit).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from inventory.models import Location, Reservation, Sku, StockLevel, StockMoveme
 from inventory.services.ledger import (
     SYSTEM,
     Actor,
+    Close,
+    Hold,
     InsufficientStock,
     availability_line,
     move_stock,
@@ -94,32 +97,24 @@ def reserve_stock(
 ) -> Reservation:
     """Hold `quantity` units at one location, or refuse with 409 if they are not available.
 
-    One line needs no explicit lock: the conditional UPDATE in `move_stock` is the check.
+    One line needs no explicit lock or transaction: the conditional UPDATE, its ledger row
+    and the reservation row are one statement, so the row lock lasts only that statement.
     """
     require_positive(quantity)
     owner_type, owner_ref = _owner(owner_type, owner_ref)
     expires_at = _expiry(ttl, expires_at)
-    with transaction.atomic():
-        move_stock(
-            location=location,
-            sku=sku,
-            kind=Kind.RESERVATION,
-            reserved_delta=quantity,
-            require_available=quantity,
-            reference_type=owner_type,
-            reference_id=owner_ref,
-            actor=actor,
-        )
-        return Reservation.objects.create(
-            owner_type=owner_type,
-            owner_ref=owner_ref,
-            location=location,
-            sku=sku,
-            quantity=quantity,
-            expires_at=expires_at,
-            actor_user=actor.user,
-            actor_token=actor.token,
-        )
+    movement = move_stock(
+        location=location,
+        sku=sku,
+        kind=Kind.RESERVATION,
+        reserved_delta=quantity,
+        require_available=quantity,
+        reference_type=owner_type,
+        reference_id=owner_ref,
+        actor=actor,
+        hold=Hold(owner_type, owner_ref, quantity, expires_at),
+    )
+    return movement.hold
 
 
 def lock_stock_levels(places: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
@@ -187,7 +182,7 @@ def reserve_basket(
                 short=[line.sku.code for line in short],
             )
         in_lock_order = sorted(merged, key=lambda line: levels[line.location.pk, line.sku.pk].pk)
-        for line in in_lock_order:
+        made = [
             move_stock(
                 location=line.location,
                 sku=line.sku,
@@ -197,23 +192,11 @@ def reserve_basket(
                 reference_type=owner_type,
                 reference_id=owner_ref,
                 actor=actor,
-            )
-        return Reservation.objects.bulk_create(
-            [
-                Reservation(
-                    owner_type=owner_type,
-                    owner_ref=owner_ref,
-                    basket=basket,
-                    location=line.location,
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    expires_at=expires_at,
-                    actor_user=actor.user,
-                    actor_token=actor.token,
-                )
-                for line in merged
-            ]
-        )
+                hold=Hold(owner_type, owner_ref, line.quantity, expires_at, basket=basket),
+            ).hold
+            for line in in_lock_order
+        ]
+        return made
 
 
 def _close(
@@ -241,11 +224,11 @@ def _close(
     reservation.needs_resourcing = needs_resourcing
 
 
-def _give_back(reservation: Reservation, **move) -> None:
+def _give_back(reservation: Reservation, **move) -> StockMovement:
     """Run the stock side of ending a reservation. If the stock row refuses, the
     reservation was most likely closed already (its units given back): say so."""
     try:
-        move_stock(location=reservation.location, sku=reservation.sku, **move)
+        return move_stock(location=reservation.location, sku=reservation.sku, **move)
     except InsufficientStock:
         current = Reservation.objects.filter(pk=reservation.pk).values_list("status", flat=True)
         current_status = current.first()
@@ -254,12 +237,26 @@ def _give_back(reservation: Reservation, **move) -> None:
         raise
 
 
+def _ended(reservation: Reservation, movement: StockMovement, *, to: str) -> Reservation:
+    """After a `move_stock(close=...)`: refuse (rolling back) if the reservation had
+    already left `active` or lapsed, else reflect the new status on the instance."""
+    if movement.closed_at is None:
+        current = Reservation.objects.filter(pk=reservation.pk).values_list("status", flat=True)
+        current_status = current.first()
+        if current_status == Status.ACTIVE:
+            raise ReservationExpired(reservation=reservation.pk)
+        raise ReservationNotActive(reservation=reservation.pk, status=current_status)
+    reservation.status = to
+    reservation.closed_at = movement.closed_at
+    return reservation
+
+
 def release_reservation(
     *, reservation: Reservation, reason: str = "", actor: Actor = SYSTEM
 ) -> Reservation:
     """Give the units back to available stock; 409 if it was not active any more."""
     with transaction.atomic():
-        _give_back(
+        movement = _give_back(
             reservation,
             kind=Kind.RELEASE,
             reserved_delta=-reservation.quantity,
@@ -267,9 +264,9 @@ def release_reservation(
             reference_type=reservation.owner_type,
             reference_id=reservation.owner_ref,
             actor=actor,
+            close=Close(reservation.pk, Status.RELEASED),
         )
-        _close(reservation, to=Status.RELEASED, now=timezone.now())
-    return reservation
+        return _ended(reservation, movement, to=Status.RELEASED)
 
 
 def commit_reservation(
@@ -282,7 +279,7 @@ def commit_reservation(
     """Turn held units into a sale: on hand and reserved drop together in one conditional
     UPDATE. An expired (even if not yet swept) or closed reservation is refused with 409."""
     with transaction.atomic():
-        _give_back(
+        movement = _give_back(
             reservation,
             kind=Kind.SALE,
             delta=-reservation.quantity,
@@ -290,9 +287,61 @@ def commit_reservation(
             reference_type=reference_type,
             reference_id=reference_id or reservation.owner_ref,
             actor=actor,
+            close=Close(reservation.pk, Status.COMMITTED, require_unexpired=True),
         )
-        _close(reservation, to=Status.COMMITTED, now=timezone.now(), not_expired=True)
-    return reservation
+        return _ended(reservation, movement, to=Status.COMMITTED)
+
+
+def _active_of_owner_locked(owner_type: str, owner_ref: str) -> list[Reservation]:
+    """The owner's active reservations, their stock rows locked in primary-key order, in
+    that same order (each commit or release below then re-takes a lock it already holds)."""
+    held = list(
+        Reservation.objects.filter(
+            owner_type=owner_type, owner_ref=owner_ref, status=Status.ACTIVE
+        ).select_related("location", "sku")
+    )
+    levels = lock_stock_levels((r.location_id, r.sku_id) for r in held)
+    return sorted(held, key=lambda r: levels[r.location_id, r.sku_id].pk)
+
+
+def release_owner_reservations(
+    *, owner_type: str, owner_ref: str, reason: str = "", actor: Actor = SYSTEM
+) -> list[Reservation]:
+    """Release everything a cart, order or pickup still holds (abandoned, cancelled,
+    expired pickup). Reservations that ended meanwhile are skipped, so it is safe to run
+    twice."""
+    released = []
+    with transaction.atomic():
+        for reservation in _active_of_owner_locked(owner_type, owner_ref):
+            try:
+                released.append(
+                    release_reservation(reservation=reservation, reason=reason, actor=actor)
+                )
+            except ReservationNotActive:
+                continue
+    return released
+
+
+def commit_owner_reservations(
+    *,
+    owner_type: str,
+    owner_ref: str,
+    reference_type: str = "order",
+    reference_id: str = "",
+    actor: Actor = SYSTEM,
+) -> list[Reservation]:
+    """Turn everything an order holds into sales, all or nothing: if any of its
+    reservations lapsed, nothing is committed (409) and the caller re-reserves."""
+    with transaction.atomic():
+        return [
+            commit_reservation(
+                reservation=reservation,
+                reference_type=reference_type,
+                reference_id=reference_id or owner_ref,
+                actor=actor,
+            )
+            for reservation in _active_of_owner_locked(owner_type, owner_ref)
+        ]
 
 
 class _AlreadyClosed(Exception):
@@ -316,7 +365,7 @@ def expire_reservations(*, now: datetime | None = None, batch_size: int = 500) -
         for reservation in due:
             try:
                 with transaction.atomic():
-                    move_stock(
+                    movement = move_stock(
                         location=reservation.location,
                         sku=reservation.sku,
                         kind=Kind.RELEASE,
@@ -324,11 +373,9 @@ def expire_reservations(*, now: datetime | None = None, batch_size: int = 500) -
                         reason="Reservation expired",
                         reference_type=reservation.owner_type,
                         reference_id=reservation.owner_ref,
+                        close=Close(reservation.pk, Status.EXPIRED),
                     )
-                    changed = Reservation.objects.filter(
-                        pk=reservation.pk, status=Status.ACTIVE
-                    ).update(status=Status.EXPIRED, closed_at=now)
-                    if not changed:
+                    if movement.closed_at is None:
                         raise _AlreadyClosed
             except (_AlreadyClosed, InsufficientStock):
                 # Committed, released or expired by someone else since we read it.

@@ -26,9 +26,11 @@ from inventory.models import Location, Sku, StockLevel
 from inventory.services.ledger import InsufficientStock
 from omni.errors import BadRequest, RuleBroken
 
-# Exhaustive search for the fewest locations up to this many per order; beyond it (rare),
-# a greedy cover is close enough and stays fast.
+# Exhaustive search for the fewest locations up to this many per order, among at most
+# EXACT_SEARCH_MAX_CANDIDATES holders; beyond either (rare), a greedy cover is close enough
+# and stays fast (C(30, 3) = 4,060 combinations at most).
 EXACT_SEARCH_MAX_LOCATIONS = 3
+EXACT_SEARCH_MAX_CANDIDATES = 30
 
 
 class DeliveryMethod:
@@ -118,7 +120,9 @@ def _cover(
         for pair in ranked
         if any(stock.get(pair[0].pk, {}).get(sku_id, 0) > 0 for sku_id in need)
     ]
-    for size in range(1, min(len(holders), EXACT_SEARCH_MAX_LOCATIONS) + 1):
+    exhaustive = len(holders) <= EXACT_SEARCH_MAX_CANDIDATES
+    max_size = min(len(holders), EXACT_SEARCH_MAX_LOCATIONS) if exhaustive else 1
+    for size in range(1, max_size + 1):
         feasible = [combo for combo in combinations(holders, size) if _covers(combo, need, stock)]
         if feasible:
             # combinations() keeps `holders` order, so min() breaks exact ties by rank.

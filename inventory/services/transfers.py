@@ -299,3 +299,25 @@ def receive_transfer(
 def close_transfer(*, transfer: Transfer, actor: Actor = SYSTEM) -> Transfer:
     """Close a received transfer; any shortfall stays recorded as its lines' discrepancy."""
     return _transition(transfer, "close", closed_at=timezone.now())
+
+
+def create_replenishment_transfers(
+    *, suggestions: Iterable, actor: Actor = SYSTEM
+) -> list[Transfer]:
+    """One requested transfer per (warehouse, store) pair from replenishment suggestions."""
+    grouped: dict[tuple[int, int], list] = {}
+    for suggestion in suggestions:
+        grouped.setdefault((suggestion.source.pk, suggestion.destination.pk), []).append(suggestion)
+    created = []
+    with transaction.atomic():
+        for (_, _), items in sorted(grouped.items()):
+            created.append(
+                create_transfer(
+                    source=items[0].source,
+                    destination=items[0].destination,
+                    lines=[LineRequest(sku=item.sku, quantity=item.quantity) for item in items],
+                    reference="replenishment",
+                    actor=actor,
+                )
+            )
+    return created

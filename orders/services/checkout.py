@@ -29,6 +29,7 @@ from inventory.services.transfers import create_transfer
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, NotFound, RuleBroken
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
+from orders.services.customer_feed import feed_purchase
 from orders.services.notifications import notify_customer
 from orders.services.promotions import Line as PricedLine
 from orders.services.promotions import quote_discount, redeem_discount_code
@@ -295,6 +296,7 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
             actor_user=actor.user,
             actor_token=actor.token,
         )
+        feed_purchase(order)
         transaction.on_commit(partial(_after_placed, order_id=order.pk))
     return order
 

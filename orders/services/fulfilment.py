@@ -25,6 +25,7 @@ from inventory.services.transfers import pick_transfer, receive_transfer, ship_t
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, RuleBroken
 from orders.models import Fulfilment, Order
+from orders.services.customer_feed import feed_cancellation
 from orders.services.notifications import notify_customer
 from orders.services.transitions import InvalidTransition, transition_fulfilment
 
@@ -259,7 +260,9 @@ def cancel_order(*, order: Order, reason: str, actor: Actor = SYSTEM) -> Order:
                 fulfilment=fulfilment, to=S.CANCELLED, actor=actor, data={"reason": reason}
             )
             _release_stock(fulfilment, reason, actor)
-    order.refresh_from_db()
+        order.refresh_from_db()
+        if order.status == Order.Status.CANCELLED:
+            feed_cancellation(order)
     return order
 
 

@@ -30,6 +30,7 @@ from orders.services.checkout import (
     included_tax,
     next_number,
 )
+from orders.services.customer_feed import feed_purchase
 from orders.services.promotions import Line as PricedLine
 from orders.services.promotions import quote_discount, redeem_discount_code
 
@@ -214,4 +215,5 @@ def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor
         actor_user=actor.user,
         actor_token=actor.token,
     )
+    feed_purchase(order)
     return order

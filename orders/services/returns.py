@@ -27,6 +27,7 @@ from omni.errors import BadRequest, DomainError, RuleBroken
 from omni.models import Role
 from orders.models import Order, OrderEvent, OrderLine, Refund, Return, ReturnLine
 from orders.services.credit import add_credit, store_credit_account
+from orders.services.customer_feed import feed_return
 from orders.services.return_policy import evaluate_return
 from orders.services.transitions import InvalidTransition
 
@@ -302,4 +303,6 @@ def refund_return(*, return_request: Return, method: str, actor: Actor = SYSTEM)
             actor_user=actor.user,
             actor_token=actor.token,
         )
+        return_request.refresh_from_db()
+        feed_return(return_request)
     return return_request

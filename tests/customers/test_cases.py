@@ -232,3 +232,38 @@ def test_staff_add_a_note_and_assign_from_the_admin_through_the_services(ana):
     bodies = list(case.messages.values_list("body", flat=True))
     assert bodies == ["Torn seam.", "Assigned to rita.", "Courier pick-up booked."]
     assert case.messages.get(body="Courier pick-up booked.").author_label == "user:admin"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_changing_the_same_case_at_once_cannot_both_win():
+    import threading
+
+    from django.db import connection
+
+    case = cases.open_case(customer=CustomerFactory(), subject="Refund", channel="web")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def change(status):
+        try:
+            barrier.wait()
+            cases.change_case_status(
+                case=SupportCase.objects.get(pk=case.pk), status=status, expected_status="open"
+            )
+            outcomes.append(status)
+        except cases.CaseChanged:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=change, args=(s,)) for s in ("pending", "resolved")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count("refused") == 1
+    winner = next(outcome for outcome in outcomes if outcome != "refused")
+    case.refresh_from_db()
+    assert case.status == winner
+    assert case.messages.filter(kind="note").count() == 1

@@ -247,3 +247,31 @@ def test_replenishment_counts_what_is_already_on_the_road(network, sneaker):
     transfers.pick_transfer(transfer=transfer)
     transfers.ship_transfer(transfer=transfer)
     assert selectors.replenishment_suggestions() == []
+
+
+def test_a_planner_requests_the_suggested_transfers_in_one_call(api_client, network, sneaker):
+    from inventory.models import Transfer
+
+    stock(network["lisbon"], sneaker, 0, reorder_point=2)
+    stock(network["porto"], sneaker, 1, reorder_point=2)
+    stock(network["warehouse"], sneaker, 20)
+    api_client.force_authenticate(make_staff("lena", role="Inventory planner"))
+    response = api_client.post("/api/v1/replenishment/transfers/", {})
+    assert response.status_code == 201, response.json()
+    created = {
+        (row["destination"], row["lines"][0]["quantity_requested"]) for row in response.json()
+    }
+    assert created == {("lisbon-chiado", 4), ("porto-baixa", 3)}
+    assert Transfer.objects.filter(status="requested", reference="replenishment").count() == 2
+
+
+def test_a_reader_cannot_request_replenishment(reader, network):
+    assert reader.post("/api/v1/replenishment/transfers/", {}).status_code == 403
+
+
+def test_an_unknown_location_in_an_availability_query_is_a_400(reader, network, sneaker):
+    response = reader.get(
+        f"/api/v1/availability/{sneaker.code}/", {"location": "atlantis", "channel": "store"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unknown_location"

@@ -13,8 +13,10 @@ from inventory.services.reservations import (
     InvalidExpiry,
     ReservationExpired,
     ReservationNotActive,
+    commit_owner_reservations,
     commit_reservation,
     expire_reservations,
+    release_owner_reservations,
     release_reservation,
     reserve_basket,
     reserve_stock,
@@ -208,12 +210,21 @@ def test_expiry_releases_only_lapsed_reservations_and_is_safe_to_run_twice(lisbo
     assert_ledger_matches()
 
 
+@pytest.mark.django_db
 def test_the_expiry_sweep_is_scheduled_every_minute():
-    assert _SCHEDULES["Expire lapsed stock reservations"] == {
-        "task": "inventory.expire_reservations",
-        "every_seconds": 60,
-        "crontab": None,
-    }
+    from django_celery_beat.models import PeriodicTask
+
+    from omni.services import ensure_schedules
+
+    assert _SCHEDULES["Expire lapsed stock reservations"]["every_seconds"] == 60
+    ensure_schedules()
+    task = PeriodicTask.objects.get(name="Expire lapsed stock reservations")
+    assert (task.task, task.interval.every, task.interval.period, task.enabled) == (
+        "inventory.expire_reservations",
+        60,
+        "seconds",
+        True,
+    )
 
 
 @pytest.mark.celery_worker
@@ -232,4 +243,44 @@ def test_a_real_worker_expires_lapsed_reservations(celery_worker_thread, lisbon,
         time.sleep(0.1)
     assert reservation.status == "expired"
     assert level_of(lisbon, boots).reserved == 0
+    assert_ledger_matches()
+
+
+@pytest.mark.django_db
+def test_an_order_commits_all_its_reservations_or_none(lisbon, porto, boots, scarf):
+    StockLevelFactory(location=lisbon, sku=boots, on_hand=3)
+    StockLevelFactory(location=porto, sku=scarf, on_hand=3)
+    reserve_basket(
+        lines=[BasketLine(lisbon, boots, 1), BasketLine(porto, scarf, 2)],
+        owner_type="order",
+        owner_ref="O-5",
+    )
+    lapsed = Reservation.objects.get(sku=scarf)
+    Reservation.objects.filter(pk=lapsed.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    with pytest.raises(ReservationExpired):
+        commit_owner_reservations(owner_type="order", owner_ref="O-5")
+    assert not Reservation.objects.filter(status="committed").exists()
+    assert level_of(lisbon, boots).on_hand == 3
+
+    Reservation.objects.filter(pk=lapsed.pk).update(
+        expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    committed = commit_owner_reservations(owner_type="order", owner_ref="O-5")
+    assert {r.status for r in committed} == {"committed"}
+    assert (level_of(lisbon, boots).on_hand, level_of(porto, scarf).on_hand) == (2, 1)
+    assert_ledger_matches()
+
+
+@pytest.mark.django_db
+def test_cancelling_an_order_releases_what_it_still_holds_and_is_safe_twice(lisbon, boots):
+    StockLevelFactory(location=lisbon, sku=boots, on_hand=5)
+    reserve(lisbon, boots, 2, ref="O-6")
+    reserve(lisbon, boots, 1, ref="O-6")
+    reserve(lisbon, boots, 1, ref="O-7")
+    released = release_owner_reservations(owner_type="cart", owner_ref="O-6", reason="Cancelled")
+    assert len(released) == 2
+    assert release_owner_reservations(owner_type="cart", owner_ref="O-6") == []
+    assert level_of(lisbon, boots).reserved == 1
     assert_ledger_matches()

@@ -248,3 +248,21 @@ def test_a_pickup_without_a_store_is_a_400(reader, network, boots):
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_sourcing_request"
+
+
+def test_an_order_spread_over_four_places_ships_from_all_four(network):
+    network["berlin"].ships_to_customers = True
+    network["berlin"].save()
+    skus = [CatalogSkuFactory() for _ in range(4)]
+    for sku, where in zip(skus, ("lisbon", "madrid", "warehouse", "berlin"), strict=True):
+        stock(network[where], sku, 1)
+    plan = plan_sourcing(
+        lines=[OrderLine(sku=sku, quantity=1) for sku in skus], method="ship", ship_to=CASCAIS
+    )
+    assert sorted(leg.location.code for leg in plan.shipments) == [
+        "berlin-mitte",
+        "lisbon-chiado",
+        "madrid-salamanca",
+        "warehouse-central",
+    ]
+    assert sum(qty for leg in plan.shipments for _, qty in leg.lines) == 4

@@ -308,5 +308,117 @@ def test_every_stock_endpoint_is_in_the_schema(api_client):
         "/api/v1/reservations/{id}/release/",
         "/api/v1/pos-sales/",
         "/api/v1/stock-discrepancies/",
+        "/api/v1/stock-discrepancies/{id}/resolve/",
     ]:
         assert path in schema["paths"], path
+
+
+def test_damage_return_restock_and_policy_over_the_api(stocked, lisbon_manager):
+    damaged = post(
+        lisbon_manager,
+        "/api/v1/stock/damage/",
+        {"location": "lisbon-chiado", "sku": "SANDAL-40", "quantity": 1, "reason": "Torn strap"},
+    )
+    assert damaged.status_code == 201
+    assert damaged.json()["stock_level"]["damaged"] == 1
+    restocked = post(
+        lisbon_manager,
+        "/api/v1/stock/return-restocks/",
+        {
+            "location": "lisbon-chiado",
+            "sku": "SANDAL-40",
+            "quantity": 2,
+            "return_reference": "RMA-5",
+        },
+        key="key-2",
+    )
+    assert restocked.status_code == 201
+    assert restocked.json()["movement"]["kind"] == "return_restock"
+    policy = post(
+        lisbon_manager,
+        "/api/v1/stock/policies/",
+        {"location": "lisbon-chiado", "sku": "SANDAL-40", "safety_stock": 2},
+        key="key-3",
+    )
+    assert policy.status_code == 200
+    assert (policy.json()["on_hand"], policy.json()["available"]) == (5, 3)
+    assert_ledger_matches()
+
+
+def test_a_location_scoped_token_sees_only_its_stores_movements(
+    stocked, porto, sandal, lisbon_register
+):
+    theirs = adjust_stock(location=porto, sku=sandal, delta=1, reason="Found one")
+    assert lisbon_register.get(f"/api/v1/stock-movements/{theirs.pk}/").status_code == 404
+    receipts = lisbon_register.get("/api/v1/stock-movements/", {"kind": "receipt"}).json()
+    assert [(row["location"], row["delta"]) for row in receipts["results"]] == [
+        ("lisbon-chiado", 4)
+    ]
+
+
+def test_a_basket_refusal_over_the_api_lists_every_line(stocked, token_client):
+    _, plain = make_token([Scope.ORDERS_WRITE], name="Web shop")
+    response = post(
+        token_client(plain),
+        "/api/v1/reservations/baskets/",
+        {
+            "owner_type": "cart",
+            "owner_ref": "cart-ana",
+            "lines": [
+                {"location": "lisbon-chiado", "sku": "SANDAL-40", "quantity": 3},
+                {"location": "porto-baixa", "sku": "SANDAL-40", "quantity": 30},
+            ],
+        },
+    )
+    assert response.status_code == 409
+    details = error_of(response)["details"]
+    assert [(line["location"], line["available"]) for line in details["lines"]] == [
+        ("lisbon-chiado", 4),
+        ("porto-baixa", 20),
+    ]
+    assert not Reservation.objects.exists()
+
+
+def test_a_store_register_cannot_reserve_at_another_store(stocked, lisbon_register):
+    body = {
+        "location": "porto-baixa",
+        "sku": "SANDAL-40",
+        "quantity": 1,
+        "owner_type": "pickup",
+        "owner_ref": "P-1",
+    }
+    response = post(lisbon_register, "/api/v1/reservations/", body)
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "location_not_allowed"
+    assert not Reservation.objects.exists()
+
+
+def test_committing_a_lapsed_reservation_over_the_api_is_409(
+    stocked, lisbon, sandal, lisbon_register
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    held = reserve_stock(location=lisbon, sku=sandal, quantity=1, owner_type="cart", owner_ref="c")
+    Reservation.objects.filter(pk=held.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = post(lisbon_register, f"/api/v1/reservations/{held.pk}/commit/", {})
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "reservation_expired"
+    assert StockLevel.objects.get(location=lisbon).on_hand == 4
+
+
+def test_a_store_resolves_its_discrepancy_once(stocked, lisbon, sandal, lisbon_manager):
+    from inventory.services.pos import SaleLine, record_pos_sale
+
+    record_pos_sale(location=lisbon, reference="LIS-9", lines=[SaleLine(sandal, 5)])
+    discrepancy = StockDiscrepancy.objects.get()
+    url = f"/api/v1/stock-discrepancies/{discrepancy.pk}/resolve/"
+    missing_note = post(lisbon_manager, url, {"note": ""}, key=None)
+    assert missing_note.status_code == 400
+    resolved = post(lisbon_manager, url, {"note": "Receipt PO-12 was never booked"}, key=None)
+    assert resolved.status_code == 200
+    assert resolved.json()["status"] == "resolved"
+    again = post(lisbon_manager, url, {"note": "again"}, key=None)
+    assert again.status_code == 409
+    assert error_of(again)["code"] == "discrepancy_not_open"

@@ -170,3 +170,38 @@ def test_pos_sales_racing_online_reservations_keep_reserved_within_on_hand():
     level = StockLevel.objects.get()
     assert 0 <= level.reserved <= level.on_hand
     assert_ledger_matches()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_32_clients_ending_the_same_reservations_end_each_exactly_once():
+    from inventory.services.reservations import (
+        commit_reservation,
+        release_reservation,
+        reserve_stock,
+    )
+
+    lisbon = LocationFactory(code="lisbon-chiado")
+    sku = SkuFactory(code="TWICE-1")
+    StockLevelFactory(location=lisbon, sku=sku, on_hand=10)
+    held = [
+        reserve_stock(location=lisbon, sku=sku, quantity=2, owner_type="order", owner_ref=f"O-{n}")
+        for n in range(4)
+    ]
+
+    def end(index: int):
+        reservation = held[index % len(held)]
+        if index % 2:
+            return commit_reservation(reservation=reservation)
+        return release_reservation(reservation=reservation)
+
+    results = run_together(end)
+
+    ended = [r for r in results if not isinstance(r, Exception)]
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert all(getattr(error, "code", "") == "reservation_not_active" for error in errors), errors
+    assert sorted(reservation.pk for reservation in ended) == sorted(r.pk for r in held)
+    level = StockLevel.objects.get()
+    committed = Reservation.objects.filter(status="committed").count()
+    assert level.reserved == 0
+    assert level.on_hand == 10 - 2 * committed
+    assert_ledger_matches()

@@ -367,3 +367,62 @@ def test_eight_clerks_pressing_ship_at_once_ship_the_transfer_once():
     assert on_hand(warehouse, sku) == 7
     assert StockMovement.objects.filter(kind="transfer_out").count() == 1
     assert ledger_matches_on_hand()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_receiving_the_same_delivery_at_once_book_it_once():
+    warehouse = place("warehouse-central")
+    porto = place("porto-baixa")
+    sku = CatalogSkuFactory(code="HOT-2")
+    stock(warehouse, sku, 5)
+    transfer = transfers.create_transfer(
+        source=warehouse, destination=porto, lines=[transfers.LineRequest(sku=sku, quantity=5)]
+    )
+    transfers.pick_transfer(transfer=transfer)
+    transfers.ship_transfer(transfer=transfer)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def receive():
+        try:
+            barrier.wait()
+            transfers.receive_transfer(
+                transfer=Transfer.objects.get(pk=transfer.pk), received={sku.pk: 5}
+            )
+            outcomes.append("received")
+        except (transfers.InvalidTransferState, transfers.ReceivingMoreThanShipped):
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=receive) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["received"] + ["refused"] * 3
+    assert on_hand(porto, sku) == 5
+    assert ledger_matches_on_hand()
+
+
+def test_a_lisbon_clerk_cannot_move_stock_between_two_other_stores(api_client, network, boots):
+    manager = make_staff("rui", role="Store manager", locations=[network["lisbon"]])
+    api_client.force_authenticate(manager)
+    response = _create(
+        api_client, "warehouse-central", "berlin-mitte", [{"sku": boots.code, "quantity": 1}]
+    )
+    assert response.status_code == 404
+    assert _nothing_written()
+
+
+def test_a_transfer_to_a_closed_store_is_refused_with_422(network, boots):
+    network["berlin"].is_active = False
+    network["berlin"].save()
+    with pytest.raises(transfers.LocationInactive) as refused:
+        transfers.create_transfer(
+            source=network["warehouse"],
+            destination=network["berlin"],
+            lines=[transfers.LineRequest(sku=boots, quantity=1)],
+        )
+    assert refused.value.status_code == 422
+    assert _nothing_written()
