@@ -138,67 +138,52 @@ class CreditSpendAccess(permissions.BasePermission):
         )
 
 
-def _spend(request, account: CreditAccount) -> Response:
-    data = s.CreditSpendIn(data=request.data)
-    data.is_valid(raise_exception=True)
-    values = data.validated_data
-    if values["currency"].upper() != account.currency:
-        raise credit.InvalidAmount(
-            "This balance is in another currency.", currency=account.currency
-        )
-    entry = credit.spend_credit(
-        account=account,
-        amount=values["amount"],
-        reference=values["reference"],
-        actor=Actor.of(request.user),
-    )
-    account.refresh_from_db()
-    return Response(s.CreditSpendOut({"entry": entry, "account": account}).data)
-
-
 SPEND_RESPONSES = {
     200: s.CreditSpendOut,
+    404: OpenApiResponse(description="`credit_account_not_found`, `customer_not_found`."),
     422: OpenApiResponse(description="`insufficient_credit` with the balance."),
 }
 
 
 @extend_schema(tags=["credit"])
-class GiftCardSpendView(APIView):
-    """Pay with a gift card: refused if the balance does not cover it, under any
-    concurrency; once per reference."""
+class CreditSpendView(APIView):
+    """Pay with a gift card or a customer's store credit: refused if the balance does not
+    cover it, under any concurrency; once per reference."""
 
     permission_classes = [CreditSpendAccess]
 
     @extend_schema(
-        summary="Spend from a gift card",
+        summary="Spend from a gift card or store credit",
         request=s.CreditSpendIn,
         responses=SPEND_RESPONSES,
         parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent(required=True)
-    def post(self, request, number):
-        return _spend(request, credit.gift_card(number))
-
-
-@extend_schema(tags=["credit"])
-class StoreCreditSpendView(APIView):
-    """Pay with a customer's store credit (same rules as a gift card)."""
-
-    permission_classes = [CreditSpendAccess]
-
-    @extend_schema(
-        summary="Spend a customer's store credit",
-        request=s.CreditSpendIn,
-        responses=SPEND_RESPONSES,
-        parameters=[IDEMPOTENCY_KEY],
-    )
-    @idempotent(required=True)
-    def post(self, request, public_id):
-        customer = resolve_customer(public_id)
-        currency = str(request.data.get("currency") or "EUR").upper()[:3]
-        account = CreditAccount.objects.filter(
-            kind=CreditAccount.Kind.STORE_CREDIT, customer=customer, currency=currency
-        ).first()
-        if account is None:
-            raise credit.CreditAccountNotFound(customer=str(customer.public_id), currency=currency)
-        return _spend(request, account)
+    def post(self, request):
+        data = s.CreditSpendIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        currency = values["currency"].upper()
+        if values["gift_card"]:
+            account = credit.gift_card(values["gift_card"])
+        else:
+            customer = resolve_customer(values["customer"])
+            account = CreditAccount.objects.filter(
+                kind=CreditAccount.Kind.STORE_CREDIT, customer=customer, currency=currency
+            ).first()
+            if account is None:
+                raise credit.CreditAccountNotFound(
+                    customer=str(customer.public_id), currency=currency
+                )
+        if currency != account.currency:
+            raise credit.InvalidAmount(
+                "This balance is in another currency.", currency=account.currency
+            )
+        entry = credit.spend_credit(
+            account=account,
+            amount=values["amount"],
+            reference=values["reference"],
+            actor=Actor.of(request.user),
+        )
+        account.refresh_from_db()
+        return Response(s.CreditSpendOut({"entry": entry, "account": account}).data)

@@ -435,11 +435,24 @@ class StoreCreditOut(serializers.Serializer):
 
 
 class CreditSpendIn(serializers.Serializer):
+    gift_card = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="", help_text="Card number."
+    )
+    customer = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Public id: spend their store credit."
+    )
     amount = money(min_value=Decimal("0.01"))
     currency = serializers.CharField(min_length=3, max_length=3, default="EUR")
     reference = serializers.CharField(
         max_length=64, help_text="The order number or till transaction paid with it; once each."
     )
+
+    def validate(self, attrs):
+        if bool(attrs.get("gift_card")) == bool(attrs.get("customer")):
+            raise serializers.ValidationError(
+                "Give either a gift card number or a customer's public id."
+            )
+        return attrs
 
 
 class CreditSpendOut(serializers.Serializer):

@@ -34,14 +34,7 @@ urlpatterns = [
         credit.StoreCreditView.as_view(),
         name="store-credit",
     ),
-    path(
-        "customers/<uuid:public_id>/store-credit/spend/",
-        credit.StoreCreditSpendView.as_view(),
-        name="store-credit-spend",
-    ),
     path("gift-cards/<str:number>/", credit.GiftCardView.as_view(), name="gift-card"),
-    path(
-        "gift-cards/<str:number>/spend/", credit.GiftCardSpendView.as_view(), name="gift-card-spend"
-    ),
+    path("credit/spend/", credit.CreditSpendView.as_view(), name="credit-spend"),
     *router.urls,
 ]

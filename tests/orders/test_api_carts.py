@@ -196,23 +196,35 @@ def test_a_gift_card_balance_is_found_by_number_and_an_unknown_one_is_404(app):
 
 def test_paying_with_a_gift_card_is_once_per_reference_and_never_below_zero(app, token_client):
     card = issue_gift_card(amount=Decimal("50.00"))
-    url = f"/api/v1/gift-cards/{card.number}/spend/"
+    url = "/api/v1/credit/spend/"
+    card_no = card.number
     paid = app.post(
-        url, {"amount": "30.00", "reference": "OM-1"}, format="json", HTTP_IDEMPOTENCY_KEY="p1"
+        url,
+        {"gift_card": card_no, "amount": "30.00", "reference": "OM-1"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="p1",
     )
     assert paid.status_code == 200
     assert paid.json()["account"]["balance"] == "20.00"
     again = app.post(
-        url, {"amount": "30.00", "reference": "OM-1"}, format="json", HTTP_IDEMPOTENCY_KEY="p2"
+        url,
+        {"gift_card": card_no, "amount": "30.00", "reference": "OM-1"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="p2",
     )
     assert again.json()["account"]["balance"] == "20.00"
     too_much = app.post(
-        url, {"amount": "25.00", "reference": "OM-2"}, format="json", HTTP_IDEMPOTENCY_KEY="p3"
+        url,
+        {"gift_card": card_no, "amount": "25.00", "reference": "OM-2"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="p3",
     )
     assert too_much.status_code == 422
     assert too_much.json()["error"]["code"] == "insufficient_credit"
     assert too_much.json()["error"]["details"]["balance"] == "20.00"
-    no_key = app.post(url, {"amount": "1.00", "reference": "OM-3"}, format="json")
+    no_key = app.post(
+        url, {"gift_card": card_no, "amount": "1.00", "reference": "OM-3"}, format="json"
+    )
     assert no_key.status_code == 400
     card.refresh_from_db()
     assert card.balance == Decimal("20.00")
@@ -223,8 +235,8 @@ def test_store_credit_is_spent_at_the_till(token_client, ana):
     add_credit(account=store_credit_account(customer=ana, currency="EUR"), amount=Decimal("12"))
     _, plain = make_token(["sales:write"], name="Till")
     response = token_client(plain).post(
-        f"/api/v1/customers/{ana.public_id}/store-credit/spend/",
-        {"amount": "12.00", "reference": "LIS-T000123"},
+        "/api/v1/credit/spend/",
+        {"customer": str(ana.public_id), "amount": "12.00", "reference": "LIS-T000123"},
         format="json",
         HTTP_IDEMPOTENCY_KEY="till-credit-1",
     )
