@@ -93,3 +93,77 @@ def test_the_order_page_shows_lines_fulfilments_and_history(client, pickup, lisb
     for text in ["CAP-SIX-BLK-OS", "Click and collect", "order.placed", "order_confirmation"]:
         assert text in page.text
     assert f"{Decimal('25.00')}" in page.text
+
+
+@pytest.fixture
+def old_web_order(lisbon):
+    """Marta's web order, delivered 40 days ago: outside the 30-day window."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inventory.models import Location
+    from orders.services.checkout import PaymentRequest
+    from orders.services.fulfilment import (
+        deliver_fulfilment,
+        pack_fulfilment,
+        pick_fulfilment,
+        ship_fulfilment,
+    )
+
+    warehouse = LocationFactory(
+        code="warehouse-central", kind=Location.Kind.WAREHOUSE, ships_to_customers=True
+    )
+    tee = SkuFactory(code="TEE-ESS-WHT-M", price="25.00")
+    StockLevelFactory(location=warehouse, sku=tee, on_hand=3)
+    order = place_order(
+        request=CheckoutRequest(
+            channel="web",
+            email="marta@example.com",
+            lines=[LineRequest(tee.code, 1)],
+            delivery=Delivery(method="ship"),
+            payments=[PaymentRequest("card", Decimal("25.00"), "psp-2", True)],
+        )
+    )
+    part = pack_fulfilment(fulfilment=pick_fulfilment(fulfilment=order.fulfilments.get()))
+    deliver_fulfilment(
+        fulfilment=ship_fulfilment(fulfilment=part, carrier="CTT", tracking_number="R")
+    )
+    Fulfilment.objects.filter(order=order).update(delivered_at=timezone.now() - timedelta(days=40))
+    return order
+
+
+def take_return(client, order, **extra):
+    line = order.lines.get()
+    return client.post(
+        "/admin/orders/returnsdesk/take/",
+        {
+            "location": "lisbon-chiado",
+            "order": order.pk,
+            f"quantity_{line.pk}": "1",
+            f"condition_{line.pk}": "resellable",
+            "refund_method": "original_payment",
+            **extra,
+        },
+    )
+
+
+def test_a_return_outside_the_window_needs_a_managers_reason(client, old_web_order, lisbon):
+    from orders.models import Return
+
+    client.force_login(make_staff("ana", Role.STORE_ASSOCIATE, [lisbon]))
+    desk = client.get("/admin/orders/returnsdesk/?q=marta@example.com")
+    assert "Outside policy" in desk.text
+    assert "30-day return window" in desk.text
+    refused = take_return(client, old_web_order)
+    assert "Return not taken" in last_message(refused)
+    assert "30-day return window" in last_message(refused)
+    tried = take_return(client, old_web_order, override_reason="goodwill")
+    assert "store manager" in last_message(tried)
+    assert not Return.objects.exists()
+
+    client.force_login(make_staff("rui", Role.STORE_MANAGER, [lisbon]))
+    accepted = take_return(client, old_web_order, override_reason="faulty seam, goodwill")
+    assert "refunded to original payment" in last_message(accepted)
+    taken = Return.objects.get()
+    assert (taken.override_reason, taken.override_by.username) == ("faulty seam, goodwill", "rui")
