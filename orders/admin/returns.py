@@ -41,6 +41,13 @@ def _returnable(found: list[Order]) -> list[Order]:
                 queryset=OrderLine.objects.select_related("sku__product", "fulfilment", "order"),
             ),
             "payments",
+            Prefetch(
+                "returns",
+                queryset=Return.objects.filter(status=Return.Status.REQUESTED).prefetch_related(
+                    Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line__sku"))
+                ),
+                to_attr="requested_returns",
+            ),
         )
         .order_by("-placed_at")
     )
@@ -59,6 +66,7 @@ class ReturnsDeskAdmin(DeskAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("take/", wrap(self.take_view), name="orders_returns_take"),
+            path("receive/", wrap(self.receive_view), name="orders_returns_receive"),
             *super().get_urls(),
         ]
 
@@ -152,6 +160,53 @@ class ReturnsDeskAdmin(DeskAdmin):
             request,
             f"Return {taken.number} taken: {taken.refund_total:,.2f} {order.currency} "
             f"refunded to {method}.",
+        )
+        return HttpResponseRedirect(self.desk_url(location))
+
+    def receive_view(self, request):
+        """A return the customer requested online is handed in here: receive it at this
+        store, grade it and refund, in one step."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        location = desk_location(request)
+        if location is None or not has_scope(request.user, "returns:write"):
+            raise Http404
+        return_id = request.POST.get("return", "")
+        requested = (
+            Return.objects.select_related("order")
+            .filter(pk=return_id, status=Return.Status.REQUESTED)
+            .first()
+            if return_id.isdigit()
+            else None
+        )
+        if requested is None:
+            raise Http404
+        back = f"{self.desk_url(location)}&{urlencode({'q': requested.order.number})}"
+        actor = Actor.of(request.user)
+        try:
+            with transaction.atomic():
+                returns.receive_return(return_request=requested, location=location, actor=actor)
+                returns.inspect_return(
+                    return_request=requested,
+                    conditions={
+                        line.pk: request.POST.get(f"condition_{line.pk}", "")
+                        for line in requested.lines.all()
+                    },
+                    actor=actor,
+                )
+                returns.refund_return(
+                    return_request=requested,
+                    method=request.POST.get("refund_method", ""),
+                    actor=actor,
+                )
+        except DomainError as refused:
+            messages.error(request, f"Return not received: {_plain(refused)}")
+            return HttpResponseRedirect(back)
+        requested.refresh_from_db()
+        messages.success(
+            request,
+            f"Return {requested.number} received here: {requested.refund_total:,.2f} "
+            f"{requested.order.currency} refunded.",
         )
         return HttpResponseRedirect(self.desk_url(location))
 

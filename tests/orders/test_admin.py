@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 
+from inventory.models import StockLevel
 from omni.models import Role
 from orders.models import Fulfilment
 from orders.services.checkout import CheckoutRequest, Delivery, LineRequest, place_order
@@ -95,9 +96,8 @@ def test_the_order_page_shows_lines_fulfilments_and_history(client, pickup, lisb
     assert f"{Decimal('25.00')}" in page.text
 
 
-@pytest.fixture
-def old_web_order(lisbon):
-    """Marta's web order, delivered 40 days ago: outside the 30-day window."""
+def delivered_web_order(days_ago: int):
+    """Marta's web order, shipped from the warehouse and delivered `days_ago` days ago."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -129,8 +129,16 @@ def old_web_order(lisbon):
     deliver_fulfilment(
         fulfilment=ship_fulfilment(fulfilment=part, carrier="CTT", tracking_number="R")
     )
-    Fulfilment.objects.filter(order=order).update(delivered_at=timezone.now() - timedelta(days=40))
+    Fulfilment.objects.filter(order=order).update(
+        delivered_at=timezone.now() - timedelta(days=days_ago)
+    )
     return order
+
+
+@pytest.fixture
+def old_web_order(lisbon):
+    """Outside the 30-day window."""
+    return delivered_web_order(40)
 
 
 def take_return(client, order, **extra):
@@ -167,3 +175,33 @@ def test_a_return_outside_the_window_needs_a_managers_reason(client, old_web_ord
     assert "refunded to original payment" in last_message(accepted)
     taken = Return.objects.get()
     assert (taken.override_reason, taken.override_by.username) == ("faulty seam, goodwill", "rui")
+
+
+def test_a_return_requested_online_is_received_at_the_lisbon_desk(client, lisbon):
+    from orders.models import Return
+    from orders.services.returns import ReturnLineRequest, start_return
+
+    order = delivered_web_order(3)
+    requested = start_return(
+        order=order,
+        lines=[ReturnLineRequest(order_line_id=order.lines.get().pk, quantity=1)],
+        channel="web",
+    )
+    client.force_login(make_staff("ana", Role.STORE_ASSOCIATE, [lisbon]))
+    desk = client.get(f"/admin/orders/returnsdesk/?q={order.number}")
+    assert f"Requested online: return {requested.number}" in desk.text
+    line = requested.lines.get()
+    done = client.post(
+        "/admin/orders/returnsdesk/receive/",
+        {
+            "location": "lisbon-chiado",
+            "return": requested.pk,
+            f"condition_{line.pk}": "damaged",
+            "refund_method": "store_credit",
+        },
+    )
+    assert "received here" in last_message(done)
+    requested = Return.objects.get(pk=requested.pk)
+    assert (requested.status, requested.location) == ("refunded", lisbon)
+    level = StockLevel.objects.get(location=lisbon, sku=line.order_line.sku)
+    assert (level.on_hand, level.damaged) == (0, 1)  # damaged: not for sale here
