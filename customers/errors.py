@@ -72,3 +72,8 @@ class EraseRefused(Conflict):
 class InvalidUnsubscribeLink(BadRequest):
     code = "invalid_unsubscribe_link"
     message = "This unsubscribe link is not valid."
+
+
+class AmbiguousLookup(Conflict):
+    code = "ambiguous_lookup"
+    message = "What was typed matches more than one customer; ask for another identity."

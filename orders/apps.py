@@ -6,4 +6,4 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        from orders import participants  # noqa: F401 - registers merge participants
+        from orders import customer_hooks, participants  # noqa: F401 - registers hooks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from customers.models import (
@@ -13,6 +13,8 @@ from customers.models import (
     Customer,
     CustomerMerge,
     Identity,
+    LoyaltyAccount,
+    LoyaltyTier,
     Preferences,
 )
 from customers.services.consent import current_consent
@@ -32,6 +34,16 @@ class IdentityInput(serializers.Serializer):
         default="",
         allow_blank=True,
         help_text="Only for `external` ids: the integration that issued it (e.g. shopify).",
+    )
+
+
+class IdentityAttachInput(IdentityInput):
+    region = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    verified = serializers.BooleanField(required=False, default=False)
+    source_channel = serializers.ChoiceField(
+        choices=Customer._meta.get_field("acquisition_channel").choices,
+        required=False,
+        default="",
     )
 
 
@@ -93,15 +105,20 @@ class LookupInput(serializers.Serializer):
     loyalty_card = serializers.CharField(required=False)
     region = serializers.CharField(max_length=2, required=False, allow_blank=True)
 
+    q = serializers.CharField(
+        required=False,
+        help_text="Whatever the clerk typed: an email, a phone in any format, a card number.",
+    )
+
     def validate(self, attrs):
         shortcuts = [name for name in ("email", "phone", "loyalty_card") if attrs.get(name)]
-        if attrs.get("kind") and attrs.get("value"):
+        if attrs.get("kind") and attrs.get("value") or attrs.get("q"):
             return attrs
         if len(shortcuts) == 1:
             attrs["kind"], attrs["value"] = shortcuts[0], attrs[shortcuts[0]]
             return attrs
         raise serializers.ValidationError(
-            "Give kind and value, or exactly one of email, phone, loyalty_card."
+            "Give q, or kind and value, or exactly one of email, phone, loyalty_card."
         )
 
 
@@ -268,6 +285,7 @@ class CustomerDetailOutput(serializers.ModelSerializer):
     identities = IdentityOutput(many=True, read_only=True)
     consent = ConsentStateField(source="*", read_only=True)
     merged_from = serializers.SerializerMethodField()
+    loyalty = serializers.SerializerMethodField()
 
     class Meta:
         model = Customer
@@ -293,10 +311,23 @@ class CustomerDetailOutput(serializers.ModelSerializer):
             "identities",
             "consent",
             "merged_from",
+            "loyalty",
         ]
 
     def get_merged_from(self, customer) -> list[str]:
         return [str(merged.public_id) for merged in customer.merged_from.all()]
+
+    @extend_schema_field(
+        inline_serializer(
+            "CustomerLoyalty",
+            {"balance": serializers.IntegerField(), "tier": serializers.CharField()},
+        )
+    )
+    def get_loyalty(self, customer) -> dict:
+        account = LoyaltyAccount.objects.filter(customer=customer).first()
+        if account is None:
+            return {"balance": 0, "tier": LoyaltyTier.BRONZE}
+        return {"balance": account.balance, "tier": account.tier}
 
 
 class ConflictOutput(serializers.Serializer):

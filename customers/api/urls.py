@@ -17,6 +17,12 @@ urlpatterns = [
     path(
         "customers/merges/<int:pk>/unmerge/", views.UnmergeView.as_view(), name="customer-unmerge"
     ),
+    path(f"{customer}identities/", views.IdentityListView.as_view(), name="customer-identities"),
+    path(
+        f"{customer}identities/<str:kind>/<path:value>/",
+        views.IdentityDetailView.as_view(),
+        name="customer-identity",
+    ),
     path(f"{customer}consent/", views.ConsentView.as_view(), name="customer-consent"),
     path(f"{customer}preferences/", views.PreferencesView.as_view(), name="customer-preferences"),
     path(f"{customer}addresses/", views.AddressListView.as_view(), name="customer-addresses"),

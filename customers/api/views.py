@@ -3,7 +3,7 @@ privacy and merges. Views validate, call a service, render."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -14,11 +14,19 @@ from rest_framework.views import APIView
 
 from customers.api import serializers as s
 from customers.api.filters import CustomerFilter
+from customers.errors import AmbiguousLookup, CustomerNotFound
 from customers.models import Address, Customer, CustomerMerge, Identity
-from customers.selectors import duplicate_suggestions
+from customers.selectors import customers_by_identity_term, duplicate_suggestions
 from customers.services import consent as consent_service
 from customers.services import privacy, profile
-from customers.services.identity import lookup_customer, resolve_customer, resolve_or_create
+from customers.services.identity import (
+    attach_identity,
+    detach_identity,
+    lookup_customer,
+    resolve_customer,
+    resolve_or_create,
+    update_profile,
+)
 from customers.services.merge import merge_customers, unmerge_customers
 from omni.auth import TokenUser
 from omni.idempotency import idempotent
@@ -43,7 +51,8 @@ def detail_queryset():
 
 
 def render_customer(customer: Customer) -> dict:
-    customer = detail_queryset().get(pk=customer.pk)
+    # The services hand back a loaded customer; fetch only its related rows.
+    prefetch_related_objects([customer], "identities", "merged_from")
     return s.CustomerDetailOutput(customer).data
 
 
@@ -58,12 +67,19 @@ class CustomerScoped(GenericAPIView):
 
 
 @extend_schema(tags=["customers"])
-class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
+class CustomerViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Customers (merged-away ones are not listed), filterable by name, email, phone,
     city, country and creation date."""
 
     scope = "customers"
     lookup_field = "public_id"
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    http_method_names = ["get", "patch", "head", "options"]
     filterset_class = CustomerFilter
     ordering_fields = ["created_at", "last_name"]
 
@@ -86,6 +102,58 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self):
         return detail_queryset().get(pk=resolve_customer(self.kwargs["public_id"]).pk)
+
+    @extend_schema(request=s.ProfileInput, responses={200: s.CustomerDetailOutput, **ERRORS})
+    def partial_update(self, request, public_id):
+        """Change profile fields (name, birth date, city, preferred store, ...)."""
+        data = s.ProfileInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        customer = update_profile(customer=resolve_customer(public_id), **data.validated_data)
+        return Response(render_customer(customer))
+
+
+@extend_schema(tags=["customers"])
+class IdentityListView(CustomerScoped):
+    """Add an identity to a customer (409 `identity_taken` if another customer has it:
+    merge them instead)."""
+
+    @extend_schema(request=s.IdentityAttachInput, responses={201: s.IdentityOutput, **ERRORS})
+    def post(self, request, public_id):
+        customer = self.get_customer()
+        data = s.IdentityAttachInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        identity = attach_identity(
+            customer=customer,
+            kind=values["kind"],
+            value=values["value"],
+            namespace=values["namespace"],
+            region=values.get("region") or None,
+            verified=values["verified"],
+            source_channel=values["source_channel"],
+        )
+        return Response(s.IdentityOutput(identity).data, status=201)
+
+
+@extend_schema(tags=["customers"])
+class IdentityDetailView(CustomerScoped):
+    """Take an identity off the customer, addressed by kind and normalised value (and
+    `?namespace=` for external ids)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("namespace", OpenApiTypes.STR)],
+        responses={204: None, 404: ERRORS[404]},
+    )
+    def delete(self, request, public_id, kind, value):
+        identity = get_object_or_404(
+            Identity,
+            customer=self.get_customer(),
+            kind=kind,
+            value=value,
+            namespace=request.query_params.get("namespace", ""),
+        )
+        detach_identity(identity=identity)
+        return Response(status=204)
 
 
 @extend_schema(tags=["customers"])
@@ -126,16 +194,31 @@ class ResolveView(APIView):
 
 @extend_schema(tags=["customers"])
 class LookupView(APIView):
-    """Find a customer by any identity, as typed (`?email=`, `?phone=&region=PT`,
-    `?loyalty_card=`, or `?kind=&value=&namespace=`)."""
+    """Find a customer by any identity, as typed: `?q=` with whatever the clerk typed
+    (409 `ambiguous_lookup` if it matches several customers), or `?email=`,
+    `?phone=&region=PT`, `?loyalty_card=`, `?kind=&value=&namespace=`."""
 
     scope = "customers"
 
-    @extend_schema(parameters=[s.LookupInput], responses={200: s.CustomerDetailOutput, **ERRORS})
+    @extend_schema(
+        parameters=[s.LookupInput],
+        responses={
+            200: s.CustomerDetailOutput,
+            409: OpenApiResponse(description="`ambiguous_lookup`."),
+            **ERRORS,
+        },
+    )
     def get(self, request):
         data = s.LookupInput(data=request.query_params)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        if values.get("q") and not values.get("kind"):
+            matches = customers_by_identity_term(values["q"], region=values.get("region"))
+            if not matches:
+                raise CustomerNotFound(q=values["q"])
+            if len(matches) > 1:
+                raise AmbiguousLookup(customers=[str(match.public_id) for match in matches])
+            return Response(render_customer(matches[0]))
         customer = lookup_customer(
             kind=values["kind"],
             value=values["value"],

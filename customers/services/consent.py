@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from customers import hooks
 from customers.errors import InvalidUnsubscribeLink, UnknownConsentChannel, UnknownPhone
 from customers.models import (
     ConsentChannel,
@@ -30,7 +31,12 @@ from customers.models import (
     Customer,
     Identity,
 )
-from customers.services.identity import follow_merges, normalise_phone, resolve_customer
+from customers.services.identity import (
+    follow_merges,
+    lock_live_customer,
+    normalise_phone,
+    resolve_customer,
+)
 from omni.errors import BadRequest
 
 UNSUBSCRIBE_SALT = "customers.unsubscribe"
@@ -81,8 +87,10 @@ def record_consent(
     """Append a consent choice for one channel and make it current if it is the newest."""
     check_channel(channel)
     check_status(status)
-    customer = follow_merges(customer)
     with transaction.atomic():
+        # Locked so a concurrent merge cannot leave this choice behind on the merged-away
+        # customer: an opt-out must follow the person.
+        customer = lock_live_customer(customer)
         event = ConsentEvent.objects.create(
             customer=customer,
             channel=channel,
@@ -98,6 +106,8 @@ def record_consent(
             ip_address=ip_address,
         )
         _upsert_state(event)
+        for listener in hooks.consent_listeners():
+            listener(event)
     return event
 
 
@@ -177,13 +187,14 @@ def unsubscribe_token(customer: Customer, channel: str, campaign=None) -> str:
     return signing.dumps(payload, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def unsubscribe_url(customer: Customer, channel: str, campaign=None) -> str:
-    """The path of the one-click unsubscribe page for a message (prefix it with the public
-    site URL; put it in the `List-Unsubscribe` header with
-    `List-Unsubscribe-Post: List-Unsubscribe=One-Click`)."""
-    return reverse(
+def unsubscribe_url(customer: Customer, channel: str, campaign=None, *, base_url: str = "") -> str:
+    """The one-click unsubscribe page for a message: a path, or an absolute URL with
+    `base_url` (the public site, e.g. "https://shop.example.com"). Put it in the
+    `List-Unsubscribe` header with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`."""
+    path = reverse(
         "customers-public:unsubscribe", args=[unsubscribe_token(customer, channel, campaign)]
     )
+    return f"{base_url.rstrip('/')}{path}" if base_url else path
 
 
 def _campaign_ref(campaign) -> str:

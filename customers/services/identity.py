@@ -28,6 +28,7 @@ from django.db.models import Q
 
 from customers import hooks
 from customers.errors import (
+    CustomerErased,
     CustomerNotFound,
     IdentityTaken,
     InvalidEmail,
@@ -37,6 +38,7 @@ from customers.errors import (
     ResolveContention,
 )
 from customers.models import Customer, DuplicateSuggestion, Identity
+from omni.errors import BadRequest
 
 Kind = Identity.Kind
 
@@ -212,6 +214,20 @@ def follow_merges(customer: Customer) -> Customer:
     return customer
 
 
+def lock_live_customer(customer: Customer) -> Customer:
+    """Lock the customer that now stands for `customer` (following merges) for the rest of
+    the transaction. Writers that attach rows to a customer take this lock, and a merge
+    locks both customers first, so no row can land on a customer while it is merged away.
+    FOR NO KEY UPDATE: other apps inserting rows that point at the customer still pass."""
+    for _attempt in range(5):
+        live = follow_merges(customer)
+        locked = Customer.objects.select_for_update(no_key=True, of=("self",)).get(pk=live.pk)
+        if locked.merged_into_id is None:
+            return locked
+        customer = locked  # merged while we waited for the lock; follow it
+    raise ResolveContention()
+
+
 def resolve_customer(public_id: uuid.UUID | str) -> Customer:
     """The live customer behind a public ID, following merges: a merged-away ID keeps
     resolving to its survivor."""
@@ -323,6 +339,8 @@ def _resolve_once(
     best_key = _strongest(owners)
     customer = follow_merges(Customer.objects.get(pk=owners[best_key]))
     new_keys = [key for key in keys if key not in owners]
+    if new_keys or any(getattr(customer, name) in (None, "") for name in profile):
+        customer = lock_live_customer(customer)
     if new_keys and _insert_identities(customer, new_keys, channel):
         raise _LostRace
     attached = list(Identity.objects.filter(_identity_q(new_keys), customer=customer))
@@ -395,6 +413,9 @@ def attach_identity(
     """Give a customer one more identity; refused with 409 if another customer has it."""
     key = normalise_identity(kind, value, namespace=namespace, region=region or customer.country)
     with transaction.atomic():
+        customer = lock_live_customer(customer)
+        if customer.erased_at is not None:
+            raise CustomerErased(customer=str(customer.public_id))
         taken = _insert_identities(customer, [key], source_channel)
         identity = Identity.objects.get(kind=key.kind, namespace=key.namespace, value=key.value)
         if taken:
@@ -407,3 +428,59 @@ def attach_identity(
             identity.verified = True
         _notify_listeners([identity])
     return identity
+
+
+def dismiss_duplicate(*, first: Customer, second: Customer) -> DuplicateSuggestion:
+    """Staff looked: not the same person. The pair is no longer suggested."""
+    with transaction.atomic():
+        suggestion = record_duplicate_suggestion(
+            first=first, second=second, reason="dismissed by staff"
+        )
+        DuplicateSuggestion.objects.filter(pk=suggestion.pk).update(
+            status=DuplicateSuggestion.Status.DISMISSED
+        )
+        suggestion.status = DuplicateSuggestion.Status.DISMISSED
+    return suggestion
+
+
+def detach_identity(*, identity: Identity) -> None:
+    """Take an identity off its customer (a number given up, a card lost). The customer
+    keeps everything else; the value becomes free for whoever holds it next."""
+    Identity.objects.filter(pk=identity.pk).delete()
+
+
+def update_profile(*, customer: Customer, **changes: Any) -> Customer:
+    """Change profile fields (only those in `PROFILE_FIELDS`); refused for erased customers."""
+    unknown = sorted(set(changes) - set(PROFILE_FIELDS))
+    if unknown:
+        raise BadRequest("Unknown profile fields.", fields=unknown)
+    with transaction.atomic():
+        customer = lock_live_customer(customer)
+        if customer.erased_at is not None:
+            raise CustomerErased(customer=str(customer.public_id))
+        for name, value in changes.items():
+            setattr(customer, name, value)
+        customer.save(update_fields=[*changes, "updated_at"])
+    return customer
+
+
+def record_detected_duplicates(*, limit: int = 10_000) -> int:
+    """Store the pairs found in the data as open suggestions (nightly), so the review list
+    and the admin read stored rows; pairs already recorded, merged or dismissed stay as
+    they are. Returns how many were new."""
+    from customers.selectors import detected_duplicate_pairs
+
+    pairs = detected_duplicate_pairs(limit=limit)
+    with transaction.atomic():
+        before = DuplicateSuggestion.objects.count()
+        DuplicateSuggestion.objects.bulk_create(
+            [
+                DuplicateSuggestion(
+                    first_id=pair.first_id, second_id=pair.second_id, reason=pair.reason[:200]
+                )
+                for pair in pairs
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        return DuplicateSuggestion.objects.count() - before

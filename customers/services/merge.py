@@ -126,6 +126,11 @@ def unmerge_customers(
             unmerged_by_token=token,
             unmerge_reason=reason,
         )
+        # Undone means "not the same person": do not suggest the pair again.
+        low, high = sorted([survivor.pk, merged.pk])
+        DuplicateSuggestion.objects.filter(first_id=low, second_id=high).update(
+            status=DuplicateSuggestion.Status.DISMISSED
+        )
         merge.refresh_from_db()
     return merge
 
@@ -225,6 +230,12 @@ def _move_addresses(source: Customer, target: Customer) -> dict:
 
 
 def _move_addresses_back(record: dict, source: Customer, target: Customer) -> None:
+    # Moved rows may have become a default on the survivor since (its own default was
+    # deleted); they come back as they were, one default per kind.
+    moved_back = Address.objects.filter(pk__in=record["ids"], customer=target)
+    moved_back.filter(pk__in=record["undefaulted"]).update(is_default=False)
+    kinds = set(Address.objects.filter(pk__in=record["undefaulted"]).values_list("kind", flat=True))
+    moved_back.filter(kind__in=kinds, is_default=True).update(is_default=False)
     Address.objects.filter(pk__in=record["ids"], customer=target).update(customer=source)
     Address.objects.filter(pk__in=record["undefaulted"], customer=source).update(is_default=True)
 

@@ -9,12 +9,13 @@ Rules kept here:
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 from typing import Any
 
 from django.db import transaction
 
 from customers.models import Address, Customer, Preferences
-from customers.services.identity import follow_merges, normalise_phone
+from customers.services.identity import follow_merges, lock_live_customer, normalise_phone
 from omni.errors import BadRequest
 
 PREFERENCE_FIELDS = (
@@ -50,9 +51,9 @@ def update_preferences(*, customer: Customer, **changes: Any) -> Preferences:
     unknown = sorted(set(changes) - set(PREFERENCE_FIELDS))
     if unknown:
         raise BadRequest("Unknown preference fields.", fields=unknown)
-    customer = follow_merges(customer)
     with transaction.atomic():
-        preferences, _ = Preferences.objects.select_for_update().get_or_create(customer=customer)
+        customer = lock_live_customer(customer)
+        preferences, _ = Preferences.objects.get_or_create(customer=customer)
         for name, value in changes.items():
             setattr(preferences, name, value)
         preferences.save()
@@ -63,6 +64,38 @@ def quiet_hours(customer: Customer) -> tuple[datetime.time, datetime.time, str]:
     """(start, end, time zone) in which nothing may be sent to this customer."""
     preferences = preferences_of(customer)
     return preferences.quiet_hours_start, preferences.quiet_hours_end, customer.time_zone
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def in_quiet_hours(customer: Customer, moment: datetime.datetime) -> bool:
+    """Is `moment` (aware) inside the customer's quiet hours, in their own time zone?
+    Quiet hours may wrap midnight (21:00–08:00); equal start and end means none."""
+    start, end, zone = quiet_hours(customer)
+    local = moment.astimezone(_zone(zone)).time()
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def next_send_time(customer: Customer, moment: datetime.datetime) -> datetime.datetime:
+    """`moment` itself, or the end of the quiet hours it falls in (aware, UTC)."""
+    if not in_quiet_hours(customer, moment):
+        return moment
+    _start, end, zone = quiet_hours(customer)
+    tz = _zone(zone)
+    local = moment.astimezone(tz)
+    candidate = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += datetime.timedelta(days=1)
+    return candidate.astimezone(datetime.UTC)
 
 
 def _clean_address(fields: dict[str, Any], region: str | None) -> dict[str, Any]:
@@ -87,11 +120,10 @@ def _clear_other_defaults(address: Address) -> None:
 
 def add_address(*, customer: Customer, **fields: Any) -> Address:
     """Add an address; the first of its kind becomes the default."""
-    customer = follow_merges(customer)
-    cleaned = _clean_address(fields, customer.country)
+    cleaned = _clean_address(fields, follow_merges(customer).country)
     with transaction.atomic():
-        # Lock the customer so two concurrent "first address" calls agree on the default.
-        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        # The lock also makes two concurrent "first address" calls agree on the default.
+        customer = lock_live_customer(customer)
         has_default = Address.objects.filter(
             customer=customer, kind=cleaned.get("kind"), is_default=True
         ).exists()

@@ -259,4 +259,74 @@ def test_duplicates_list_same_name_and_postcode_and_same_email_as_another_kind(r
     assert response.status_code == 200
     pairs = {(row["first"]["id"], row["second"]["id"]): row["reason"] for row in response.json()}
     assert pairs[(str(ana.public_id), str(twin.public_id))] == "same name and postcode"
-    assert pairs[(str(ana.public_id), str(web_only.public_id))] == "same email given as web_account"
+    assert pairs[(str(ana.public_id), str(web_only.public_id))] == "same email given as web account"
+
+
+@pytest.mark.django_db
+def test_a_replayed_resolve_with_the_same_idempotency_key_creates_nothing_more(register):
+    body = {"identities": [{"kind": "email", "value": "new@example.com"}]}
+    first = register.post(f"{API}resolve/", body, format="json", HTTP_IDEMPOTENCY_KEY="till-1-42")
+    replay = register.post(f"{API}resolve/", body, format="json", HTTP_IDEMPOTENCY_KEY="till-1-42")
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay["Idempotent-Replayed"] == "true"
+    assert Customer.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_erasing_twice_is_409_and_unknown_customers_are_404(register, ana):
+    url = f"{API}{ana.public_id}/erase/"
+    assert register.post(url, {"reason": "asked"}, format="json").status_code == 200
+    again = register.post(url, {"reason": "asked"}, format="json")
+    assert again.status_code == 409
+    assert error_code(again) == "customer_erased"
+    missing = register.get(f"{API}00000000-0000-0000-0000-000000000000/consent/")
+    assert missing.status_code == 404
+    assert error_code(missing) == "customer_not_found"
+
+
+@pytest.mark.django_db
+def test_profile_changes_through_patch_and_bad_values_are_refused(register, ana):
+    url = f"{API}{ana.public_id}/"
+    changed = register.patch(url, {"first_name": "Ana Maria", "time_zone": "Europe/Lisbon"})
+    assert changed.status_code == 200
+    assert changed.json()["first_name"] == "Ana Maria"
+    bad = register.patch(url, {"time_zone": "Mars/Olympus"})
+    assert bad.status_code == 400
+    ana.refresh_from_db()
+    assert ana.time_zone == "Europe/Lisbon"
+
+
+@pytest.mark.django_db
+def test_identities_are_added_refused_when_taken_and_removed(register, ana):
+    url = f"{API}{ana.public_id}/identities/"
+    added = register.post(url, {"kind": "loyalty_card", "value": "omn 0042"}, format="json")
+    assert added.status_code == 201
+    assert added.json()["value"] == "OMN0042"
+    other = CustomerFactory()
+    taken = register.post(
+        f"{API}{other.public_id}/identities/",
+        {"kind": "email", "value": "ANA@example.com"},
+        format="json",
+    )
+    assert taken.status_code == 409
+    assert error_code(taken) == "identity_taken"
+    assert not other.identities.exists()
+    assert register.delete(f"{url}phone/+351912345678/").status_code == 204
+    assert sorted(ana.identities.values_list("kind", flat=True)) == ["email", "loyalty_card"]
+
+
+@pytest.mark.django_db
+def test_a_pos_field_takes_whatever_the_clerk_types(reader, ana):
+    IdentityFactory(customer=ana, kind="loyalty_card", value="OMN12345678")
+    for typed in ("ANA@example.com", "912 345 678", "omn 1234-5678"):
+        response = reader.get(f"{API}lookup/", {"q": typed, "region": "PT"})
+        assert response.status_code == 200, typed
+        assert response.json()["id"] == str(ana.public_id)
+    assert reader.get(f"{API}lookup/", {"q": "nobody@example.com"}).status_code == 404
+    # The same digits as a card of one customer and a phone of another: ask again.
+    other = CustomerFactory()
+    IdentityFactory(customer=other, kind="loyalty_card", value="912345678")
+    ambiguous = reader.get(f"{API}lookup/", {"q": "912345678", "region": "PT"})
+    assert ambiguous.status_code == 409
+    assert error_code(ambiguous) == "ambiguous_lookup"

@@ -63,6 +63,9 @@ def test_an_unknown_consent_channel_is_refused_and_writes_nothing(ana):
 def test_the_unsubscribe_page_asks_first_then_one_click_post_unsubscribes(ana, client):
     record_consent(customer=ana, channel="email", status="granted")
     url = unsubscribe_url(ana, "email", campaign="spring-sale")
+    assert unsubscribe_url(ana, "email", base_url="https://shop.example.com/").startswith(
+        "https://shop.example.com/u/"
+    )
     page = client.get(url)
     assert page.status_code == 200
     assert b"Unsubscribe from emails?" in page.content
@@ -141,3 +144,16 @@ def test_the_sms_stop_webhook_needs_customers_write_and_answers_404_for_stranger
     garbage = gateway.post("/api/v1/customers/sms-replies/", {**body, "phone": "banana"})
     assert garbage.status_code == 400
     assert garbage.json()["error"]["code"] == "invalid_phone"
+
+
+@pytest.mark.django_db
+def test_consent_listeners_hear_every_recorded_choice(ana):
+    from customers import hooks
+
+    heard = []
+    hooks.register_consent_listener("tests", heard.append)
+    try:
+        record_consent(customer=ana, channel="email", status="granted")
+    finally:
+        hooks._consent_listeners.pop("tests")
+    assert [(event.channel, event.status) for event in heard] == [("email", "granted")]

@@ -4,6 +4,8 @@ import threading
 
 import pytest
 from django.db import connection
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from customers import hooks
 from customers.errors import CustomerNotFound, InvalidEmail, InvalidIdentity, InvalidPhone
@@ -209,3 +211,69 @@ def test_twenty_concurrent_calls_with_the_same_email_create_exactly_one_customer
     assert set(results) == {Customer.objects.get().pk}
     assert Identity.objects.filter(kind="email").count() == 1
     assert Identity.objects.filter(kind="app_install").count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_calls_with_overlapping_identities_converge_on_one_customer():
+    """A till, the web shop and the app all see the same phone at once, each with another
+    identity of the same person."""
+    others = [
+        {"kind": "email", "value": "ana@example.com"},
+        {"kind": "loyalty_card", "value": "OMN0001"},
+        {"kind": "app_install", "value": "device-a"},
+        {"kind": "web_account", "value": "acct-9"},
+        {"kind": "pos_ref", "value": "LIS-1"},
+    ]
+    barrier = threading.Barrier(10)
+    errors = []
+
+    def call(n):
+        try:
+            barrier.wait()
+            resolve_or_create(identities=[phone("+351912345678"), others[n % len(others)]])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    customer = Customer.objects.get()
+    assert customer.identities.count() == 6
+
+
+@given(
+    digits=st.integers(min_value=0, max_value=9_999_999),
+    prefix=st.sampled_from(["91", "92", "93", "96"]),
+    separators=st.lists(st.sampled_from(["", " ", "-", "."]), min_size=9, max_size=9),
+    international=st.sampled_from(["+351", "00351", "+351 ", ""]),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_phone_typed_any_way_normalises_to_one_e164_value(
+    digits, prefix, separators, international
+):
+    national = f"{prefix}{digits:07d}"
+    typed = international + "".join(
+        separator + digit for separator, digit in zip(separators, national, strict=True)
+    )
+    assert normalise_identity("phone", typed, region="PT").value == f"+351{national}"
+
+
+@given(
+    local=st.from_regex(r"[a-z][a-z0-9.]{0,20}[a-z0-9]", fullmatch=True),
+    flips=st.lists(st.booleans(), min_size=40, max_size=40),
+)
+@settings(max_examples=200, deadline=None)
+def test_an_email_in_any_case_with_spaces_around_is_one_identity(local, flips):
+    address = f"{local}@example.com"
+    if ".." in address:
+        return
+    typed = (
+        "".join(char.upper() if flip else char for char, flip in zip(address, flips, strict=False))
+        + address[len(flips) :]
+    )
+    assert normalise_identity("email", f"  {typed} ").value == address

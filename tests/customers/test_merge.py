@@ -8,6 +8,7 @@ from customers.errors import MergeRefused, UnmergeRefused
 from customers.hooks import MergeParticipant
 from customers.models import (
     Address,
+    ConsentEvent,
     ConsentState,
     Customer,
     CustomerMerge,
@@ -170,7 +171,7 @@ def test_unmerge_is_refused_twice_and_while_the_survivor_was_merged_again(ana_tw
 
 
 @pytest.mark.django_db
-def test_merging_a_suggested_pair_closes_the_suggestion(ana_twice):
+def test_merging_a_suggested_pair_closes_the_suggestion_and_unmerging_dismisses_it(ana_twice):
     web, store = ana_twice
     resolution = resolve_or_create(
         identities=[
@@ -179,5 +180,156 @@ def test_merging_a_suggested_pair_closes_the_suggestion(ana_twice):
         ]
     )
     assert resolution.suggestions
-    merge_customers(survivor=web, merged=store)
+    merge = merge_customers(survivor=web, merged=store)
     assert DuplicateSuggestion.objects.get().status == "merged"
+    unmerge_customers(merge=merge, reason="two people")
+    assert DuplicateSuggestion.objects.get().status == "dismissed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_merging_the_same_pair_opposite_ways_at_once_leave_one_merge():
+    import threading
+
+    from django.db import connection
+
+    web, store = CustomerFactory(), CustomerFactory()
+    IdentityFactory(customer=web, value="ana@example.com")
+    PhoneFactory(customer=store, value="+351912345678")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def merge(survivor, merged):
+        try:
+            barrier.wait()
+            merge_customers(survivor=survivor, merged=merged, reason="clerk")
+            outcomes.append("merged")
+        except MergeRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=merge, args=(web, store)),
+        threading.Thread(target=merge, args=(store, web)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["merged", "refused"]
+    assert CustomerMerge.objects.count() == 1
+    assert Customer.objects.filter(merged_into__isnull=True).count() == 1
+    assert Identity.objects.values("customer").distinct().count() == 1
+
+
+def _merge_while(n, action, before=None):
+    """One race: a clerk merges Ana's store account into her web account while `action`
+    (store customer, n) runs in another thread."""
+    import threading
+
+    from django.db import connection
+
+    web, store = CustomerFactory(), CustomerFactory()
+    PhoneFactory(customer=store, value=f"+35191234500{n}")
+    if before:
+        before(web, store)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def merge():
+        try:
+            barrier.wait()
+            merge_customers(survivor=web, merged=store, reason="same person")
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def resolve():
+        try:
+            barrier.wait()
+            action(store, n)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=merge), threading.Thread(target=resolve)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return web, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_identities_given_during_a_merge_never_land_on_the_merged_away_customer():
+    def till_gives_phone_and_card(store, n):
+        resolve_or_create(
+            identities=[
+                {"kind": "phone", "value": f"+35191234500{n}"},
+                {"kind": "loyalty_card", "value": f"OMN9{n:04d}"},
+            ]
+        )
+
+    for n in range(5):
+        web, errors = _merge_while(n, till_gives_phone_and_card)
+        assert errors == []
+        assert not Identity.objects.filter(customer__merged_into__isnull=False).exists()
+        assert Identity.objects.get(value=f"OMN9{n:04d}").customer == web
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_opt_out_recorded_during_a_merge_follows_the_person():
+    def opt_out(store, n):
+        record_consent(customer=store, channel="email", status="withdrawn")
+
+    def both_opted_in(web, store):
+        record_consent(customer=web, channel="email", status="granted")
+        record_consent(customer=store, channel="email", status="granted")
+
+    for n in range(5):
+        web, errors = _merge_while(n, opt_out, before=both_opted_in)
+        assert errors == []
+        assert not ConsentEvent.objects.filter(customer__merged_into__isnull=False).exists()
+        assert not has_marketing_consent(web, "email")
+
+
+@pytest.mark.django_db
+def test_unmerge_restores_default_addresses_even_after_the_survivor_reshuffled_them(ana_twice):
+    from customers.services.profile import delete_address
+
+    web, store = ana_twice
+    web_home = AddressFactory(customer=web, kind="shipping", is_default=True, line1="Rua A")
+    store_home = AddressFactory(customer=store, kind="shipping", is_default=True, line1="Rua B")
+    store_work = AddressFactory(customer=store, kind="shipping", is_default=False, line1="Rua C")
+    merge = merge_customers(survivor=web, merged=store)
+    delete_address(address=web_home)  # a moved address becomes the survivor's default
+    assert Address.objects.filter(customer=web, is_default=True).count() == 1
+
+    unmerge_customers(merge=merge)
+
+    store_home.refresh_from_db()
+    store_work.refresh_from_db()
+    assert (store_home.customer, store_home.is_default) == (store, True)
+    assert (store_work.customer, store_work.is_default) == (store, False)
+
+
+@pytest.mark.django_db
+def test_the_nightly_job_records_detected_pairs_once_and_leaves_dismissed_ones(ana_twice):
+    from customers.services.identity import dismiss_duplicate, record_detected_duplicates
+    from customers.tasks import record_detected_duplicates as nightly_task
+
+    web, store = ana_twice
+    web.postcode = store.postcode = "1200-109"
+    web.save()
+    store.save()
+    lena = CustomerFactory(first_name="Lena", last_name="Weber", postcode="10115")
+    lena_again = CustomerFactory(first_name="lena", last_name="weber", postcode="10115")
+    dismiss_duplicate(first=lena, second=lena_again)
+
+    assert nightly_task() == 1
+    assert record_detected_duplicates() == 0
+    recorded = DuplicateSuggestion.objects.get(status="open")
+    assert {recorded.first, recorded.second} == {web, store}
+    assert DuplicateSuggestion.objects.get(first=lena).status == "dismissed"

@@ -48,6 +48,16 @@ def test_openapi_schema_and_docs_are_served(client):
 
 
 @pytest.mark.django_db
+def test_every_idempotent_write_documents_its_key_header(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    post = schema["paths"]["/api/v1/stock/receipts/"]["post"]
+    [header] = [p for p in post["parameters"] if p["name"] == "Idempotency-Key"]
+    assert header["in"] == "header"
+    assert header["required"] is True
+    assert "Error" in schema["components"]["schemas"]
+
+
+@pytest.mark.django_db
 def test_schedules_are_created_by_code_and_rerunning_changes_nothing():
     from django_celery_beat.models import PeriodicTask
 

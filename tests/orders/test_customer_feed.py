@@ -103,3 +103,48 @@ def test_a_refunded_return_takes_back_loyalty_points(lisbon, sneaker):
     assert earned > 0
     assert ledger_balance(order.customer) == 0
     assert CustomerMetrics.objects.get(customer=order.customer).return_count == 1
+
+
+def test_a_customer_with_an_open_order_cannot_be_erased(lisbon, sneaker):
+    from customers.services.privacy import erase_customer
+    from omni.errors import DomainError
+
+    order = web_order(sneaker, lisbon)
+    with pytest.raises(DomainError) as refused:
+        erase_customer(customer=order.customer, reason="asked to be forgotten")
+    assert refused.value.status_code == 409
+    assert order.number in str(refused.value.details)
+
+
+def test_the_export_holds_the_customers_orders(lisbon, sneaker):
+    from customers.services.privacy import build_export
+
+    order = web_order(sneaker, lisbon)
+    exported = build_export(order.customer)
+    assert [o["number"] for o in exported["orders"]] == [order.number]
+
+
+def test_the_360_page_shows_orders_loyalty_and_timeline(client, lisbon, sneaker):
+    from customers.services.consent import record_consent
+    from omni.models import Role
+    from tests.factories import make_staff
+
+    order = web_order(sneaker, lisbon)
+    record_consent(customer=order.customer, channel="email", status="granted", form="checkout")
+    boss = make_staff("boss", Role.ADMINISTRATOR)
+    boss.is_superuser = True
+    boss.save()
+    client.force_login(boss)
+    page = client.get(f"/admin/customers/customer/{order.customer.pk}/360/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert order.number in html
+    assert "80 points" in html
+    assert "Email consent granted" in html
+
+
+def test_the_customer_api_shows_the_loyalty_balance(lisbon, sneaker, token_client):
+    order = web_order(sneaker, lisbon)
+    _, plain = make_token([Scope.CUSTOMERS_READ])
+    body = token_client(plain).get(f"/api/v1/customers/{order.customer.public_id}/").json()
+    assert body["loyalty"] == {"balance": 80, "tier": "bronze"}

@@ -7,5 +7,7 @@ class Command(BaseCommand):
     help = "Create or update the periodic schedules every app registers (safe to rerun)."
 
     def handle(self, *args, **options):
-        for name in services.ensure_schedules():
-            self.stdout.write(f"schedule: {name}")
+        names = services.ensure_schedules()
+        if options["verbosity"] > 0:
+            for name in names:
+                self.stdout.write(f"schedule: {name}")
