@@ -21,6 +21,7 @@ from omni.errors import DomainError
 from orders.admin.access import desk_location
 from orders.admin.desks import DeskAdmin
 from orders.models import Order, OrderLine, Return, ReturnLine, ReturnsDesk, SalesChannel
+from orders.selectors import visible_orders
 from orders.services import returns
 from orders.services.return_policy import evaluate_return
 
@@ -76,11 +77,20 @@ class ReturnsDeskAdmin(DeskAdmin):
         found = _returnable(returns.find_orders_for_return(query=query)) if query else []
         recent = []
         if location is not None:
-            recent = (
+            recent = list(
                 Return.objects.filter(location=location)
                 .select_related("order")
                 .order_by("-requested_at")[:10]
             )
+            # Orders from other stores come back here too; link only those the clerk
+            # may open (placed or fulfilled at their stores).
+            openable = set(
+                visible_orders(
+                    request.user, Order.objects.filter(pk__in=[r.order_id for r in recent])
+                ).values_list("pk", flat=True)
+            )
+            for taken in recent:
+                taken.order_openable = taken.order_id in openable
         return TemplateResponse(
             request,
             "admin/orders/returns_desk.html",
