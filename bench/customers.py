@@ -20,10 +20,7 @@ import json
 import os
 import random
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -34,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.harness import free_port, start_gunicorn, stop_gunicorn  # noqa: E402
 
 BENCH_DB = "omni_bench_customers"
 
@@ -149,60 +148,6 @@ def make_token() -> str:
     return plain
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "CONN_MAX_AGE": "60",
-        "LOG_LEVEL": "WARNING",
-        "REDIS_DB_OFFSET": "12",
-        "CACHE_KEY_PREFIX": "omni-bench",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "omni.wsgi",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)  # noqa: S310
-            return server
-        except (urllib.error.URLError, OSError):  # not listening yet, or still booting
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit("gunicorn did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-
-
 def run(name: str, make_request, total: int, threads: int) -> dict:
     """`make_request(rng)` → (method, path, body); returns timings in ms."""
     timings: list[float] = []
@@ -306,7 +251,7 @@ def main() -> None:
     token = make_token()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     port = free_port()
-    server = start_server(url, port, args.workers)
+    server = start_gunicorn(port, args.workers, env={"DATABASE_URL": url})
     base = f"http://127.0.0.1:{port}/api/v1/customers"
     count = args.customers
 
@@ -367,7 +312,7 @@ def main() -> None:
             run("resolve-or-create, new customer", resolve_new, args.requests, args.threads),
         ]
     finally:
-        stop_server(server)
+        stop_gunicorn(server)
     if any(result["failures"] for result in results):
         raise SystemExit("some requests failed")
 

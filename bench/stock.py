@@ -28,19 +28,18 @@ import multiprocessing
 import os
 import random
 import re
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+
+from bench.harness import free_port, percentile, start_gunicorn, stop_gunicorn  # noqa: E402
 
 HOT_SKU = "BENCH-HOT"
 STORE = "bench-store"
@@ -266,53 +265,6 @@ def run_service(codes: list[str], clients: int, seconds: int) -> dict:
 # --- 3. HTTP lookups --------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "PYTHONPATH": str(ROOT),
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-" + uuid.uuid4().hex * 2,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "OMNI_DEFAULT_RATE_LIMIT": "100000000",
-        "LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "omni.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            connection.getresponse().read()
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start")
-
-
 def run_http(port: int, token: str, codes: list[str], clients: int, seconds: int) -> dict:
     latencies: list[float] = []
     failures = [0]
@@ -349,14 +301,6 @@ def run_http(port: int, token: str, codes: list[str], clients: int, seconds: int
         "p95": percentile(latencies, 95),
         "failures": failures[0],
     }
-
-
-def percentile(values: list[float], pct: int) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
 
 
 def check_ledger() -> None:
@@ -409,13 +353,14 @@ def main() -> None:
     service_cores = run_service(data["codes"], cores, seconds)
     print("HTTP: availability lookups through gunicorn...", flush=True)
     port = free_port()
-    server = start_gunicorn(port, options.http_workers)
+    server = start_gunicorn(
+        port, options.http_workers, env={"DJANGO_SETTINGS_MODULE": "bench.settings"}
+    )
     try:
         run_http(port, data["token"], data["codes"], options.http_clients, 2)  # warm up
         lookups = run_http(port, data["token"], data["codes"], options.http_clients, seconds)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_gunicorn(server)
     check_ledger()
 
     def ms(value: float) -> str:

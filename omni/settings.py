@@ -234,6 +234,14 @@ SPECTACULAR_SETTINGS = {
         "ReservationStatusEnum": "inventory.models.Reservation.Status",
         "DiscrepancyStatusEnum": "inventory.models.StockDiscrepancy.Status",
         "TransferStatusEnum": "inventory.models.Transfer.Status",
+        "CampaignKindEnum": "campaigns.models.Campaign.Kind",
+        "DeliveryChannelEnum": "campaigns.models.DeliveryChannel",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "CampaignStrategyEnum": "campaigns.models.Campaign.Strategy",
+        "CampaignGoalEnum": "campaigns.models.Campaign.Goal",
+        "DeliveryStateEnum": "campaigns.models.Delivery.State",
+        "DeliverySkipReasonEnum": "campaigns.models.Delivery.SkipReason",
+        "DeliveryReceiptStatusEnum": "campaigns.models.ReceiptStatus",
     },
 }
 

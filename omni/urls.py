@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("t/", include("campaigns.public")),
     path("favicon.ico", RedirectView.as_view(url=static("omni/favicon.svg"), permanent=True)),
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("", include("customers.public")),

@@ -1,5 +1,17 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter()
+from campaigns.api import views
 
-urlpatterns = router.urls
+router = SimpleRouter()
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
+router.register("campaign-deliveries", views.DeliveryViewSet, basename="campaign-delivery")
+
+urlpatterns = [
+    path(
+        "campaign-deliveries/receipts/",
+        views.DeliveryReceiptView.as_view(),
+        name="campaign-delivery-receipts",
+    ),
+    *router.urls,
+]

@@ -1,0 +1,84 @@
+"""What every benchmark needs: a free port, gunicorn serving Omni in production mode on a
+bench database, and percentiles."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int, env: dict | None = None) -> subprocess.Popen:
+    """Omni under gunicorn with production settings (rate limits out of the way), started
+    in its own session so `stop_gunicorn` takes its workers down too; waits for /healthz."""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "OMNI_DEFAULT_RATE_LIMIT": "100000000",
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+        "REDIS_DB_OFFSET": "12",
+        "CACHE_KEY_PREFIX": "omni-bench",
+        **(env or {}),
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "omni.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=environment,
+        start_new_session=True,
+    )
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)  # noqa: S310
+            return server
+        except (urllib.error.URLError, OSError):  # not listening yet, or still booting
+            time.sleep(0.2)
+    stop_gunicorn(server)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def percentile(values: list[float], pct: int) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]

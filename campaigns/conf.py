@@ -1,0 +1,53 @@
+"""Campaign settings, each overridable in `omni/settings.py` or from the environment.
+
+They are read on every use (not at import), so tests can change them with the `settings`
+fixture.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Where tracking and unsubscribe links point (the public site, no trailing slash).
+    "OMNI_PUBLIC_URL": os.environ.get("OMNI_PUBLIC_URL", "http://localhost:8000"),
+    # The consent and preference lookups (see campaigns.audience).
+    "OMNI_AUDIENCE_POLICY": os.environ.get(
+        "OMNI_AUDIENCE_POLICY", "campaigns.audience.CustomersAudiencePolicy"
+    ),
+    "OMNI_SMS_BACKEND": os.environ.get(
+        "OMNI_SMS_BACKEND", "campaigns.backends.console.ConsoleBackend"
+    ),
+    "OMNI_PUSH_BACKEND": os.environ.get(
+        "OMNI_PUSH_BACKEND", "campaigns.backends.console.ConsoleBackend"
+    ),
+    # For the file backend: one JSON line per message in <dir>/<channel>.jsonl.
+    "OMNI_OUTBOX_DIR": os.environ.get("OMNI_OUTBOX_DIR", ".omni/outbox"),
+    # For the HTTP gateway backend.
+    "OMNI_SMS_GATEWAY_URL": os.environ.get("OMNI_SMS_GATEWAY_URL", ""),
+    "OMNI_SMS_GATEWAY_TOKEN": os.environ.get("OMNI_SMS_GATEWAY_TOKEN", ""),
+    "OMNI_PUSH_GATEWAY_URL": os.environ.get("OMNI_PUSH_GATEWAY_URL", ""),
+    "OMNI_PUSH_GATEWAY_TOKEN": os.environ.get("OMNI_PUSH_GATEWAY_TOKEN", ""),
+    "OMNI_GATEWAY_TIMEOUT_SECONDS": float(os.environ.get("OMNI_GATEWAY_TIMEOUT_SECONDS", "10")),
+    # Marketing frequency caps per channel across all campaigns (rolling windows).
+    "OMNI_FREQUENCY_CAPS": {
+        "email": timedelta(hours=int(os.environ.get("OMNI_EMAIL_CAP_HOURS", "16"))),
+        "sms": timedelta(hours=int(os.environ.get("OMNI_SMS_CAP_HOURS", "24"))),
+    },
+    # Channels on which quiet hours hold messages back.
+    "OMNI_QUIET_HOURS_CHANNELS": ("sms", "push"),
+    # Recipients per send task.
+    "OMNI_SEND_BATCH_SIZE": int(os.environ.get("OMNI_SEND_BATCH_SIZE", "500")),
+    # A claimed batch whose worker died is handed out again after this long.
+    "OMNI_STALE_CLAIM_AFTER": timedelta(minutes=10),
+    # A queued delivery handed out this long ago whose task never claimed it is handed out
+    # again (a little over the Redis broker's one-hour visibility timeout).
+    "OMNI_STALE_QUEUE_AFTER": timedelta(minutes=65),
+}
+
+
+def get(name: str):
+    return getattr(settings, name, DEFAULTS[name])

@@ -1,0 +1,20 @@
+import io
+
+import pytest
+
+from campaigns import seed
+from campaigns.models import Campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_campaign_is_seeded_once_with_a_variant_per_channel():
+    seed.seed(stdout=io.StringIO())
+    seed.seed(stdout=io.StringIO())
+
+    campaign = Campaign.objects.get()
+    message = campaign.messages.get()
+    assert campaign.channels == ["push", "sms", "email"]
+    assert message.email.subject
+    assert message.sms.text
+    assert message.push.title
