@@ -25,49 +25,14 @@ import os
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import bench_database  # noqa: E402
+
 BENCH_DB = "omni_bench_campaigns"
-
-
-def database_url() -> tuple[str, dict]:
-    if os.environ.get("DATABASE_URL"):
-        import environ
-
-        config = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-        admin = {
-            "host": config["HOST"],
-            "port": config["PORT"] or 5432,
-            "user": config["USER"],
-            "password": config["PASSWORD"],
-            "dbname": config["NAME"],
-        }
-        parsed = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
-        return urllib.parse.urlunsplit(parsed._replace(path=f"/{BENCH_DB}")), admin
-    from omni.embedded import ensure_postgres
-
-    config = ensure_postgres()
-    admin = {
-        "host": config["HOST"],
-        "port": config["PORT"],
-        "user": config["USER"],
-        "dbname": config["NAME"],
-    }
-    url = f"postgres://{config['USER']}@/{BENCH_DB}?host={config['HOST']}&port={config['PORT']}"
-    return url, admin
-
-
-def ensure_database(admin: dict) -> None:
-    import psycopg
-
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
 
 
 def setup_django(url: str, outbox: str) -> None:
@@ -168,8 +133,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20_000)
     args = parser.parse_args()
 
-    url, admin = database_url()
-    ensure_database(admin)
+    url = bench_database(BENCH_DB)
     outbox = tempfile.mkdtemp(prefix="omni-bench-outbox-")
     setup_django(url, outbox)
     populate(args.customers)

@@ -32,47 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import free_port, start_gunicorn, stop_gunicorn  # noqa: E402
+from bench.harness import bench_database, free_port, start_gunicorn, stop_gunicorn  # noqa: E402
 
 BENCH_DB = "omni_bench_customers"
-
-
-def database_url() -> tuple[str, dict]:
-    """The bench database's URL, and connection params for the maintenance database."""
-    if os.environ.get("DATABASE_URL"):
-        import environ
-
-        config = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-        admin = {
-            "host": config["HOST"] or config.get("OPTIONS", {}).get("host"),
-            "port": config["PORT"] or 5432,
-            "user": config["USER"],
-            "password": config["PASSWORD"],
-            "dbname": config["NAME"],
-        }
-        parsed = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
-        url = urllib.parse.urlunsplit(parsed._replace(path=f"/{BENCH_DB}"))
-        return url, admin
-    from omni.embedded import ensure_postgres
-
-    config = ensure_postgres()
-    admin = {
-        "host": config["HOST"],
-        "port": config["PORT"],
-        "user": config["USER"],
-        "dbname": config["NAME"],
-    }
-    url = f"postgres://{config['USER']}@/{BENCH_DB}?host={config['HOST']}&port={config['PORT']}"
-    return url, admin
-
-
-def ensure_database(admin: dict) -> None:
-    import psycopg
-
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
 
 
 def setup_django(url: str) -> None:
@@ -243,8 +205,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
 
-    url, admin = database_url()
-    ensure_database(admin)
+    url = bench_database(BENCH_DB)
     setup_django(url)
     populate(args.customers)
     results = [direct_calls(args.customers, args.requests)]

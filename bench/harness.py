@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -82,3 +83,44 @@ def percentile(values: list[float], pct: int) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+def bench_database(name: str) -> str:
+    """The URL of database `name` on the embedded PostgreSQL (or the server of DATABASE_URL),
+    created if it does not exist. Benchmarks never touch the development data."""
+    if os.environ.get("DATABASE_URL"):
+        import environ
+
+        config = environ.Env.db_url_config(os.environ["DATABASE_URL"])
+        admin = {
+            "host": config["HOST"] or config.get("OPTIONS", {}).get("host"),
+            "port": config["PORT"] or 5432,
+            "user": config["USER"],
+            "password": config["PASSWORD"],
+            "dbname": config["NAME"],
+        }
+        parsed = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+        url = urllib.parse.urlunsplit(parsed._replace(path=f"/{name}"))
+        _create(admin, name)
+        return url
+    from omni.embedded import ensure_postgres
+
+    config = ensure_postgres()
+    admin = {
+        "host": config["HOST"],
+        "port": config["PORT"],
+        "user": config["USER"],
+        "dbname": config["NAME"],
+    }
+    url = f"postgres://{config['USER']}@/{name}?host={config['HOST']}&port={config['PORT']}"
+    _create(admin, name)
+    return url
+
+
+def _create(admin: dict, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(**admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
