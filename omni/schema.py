@@ -78,10 +78,11 @@ class OmniAutoSchema(AutoSchema):
 
     def get_override_parameters(self):
         parameters = super().get_override_parameters()
-        handler = getattr(self.view, getattr(self.view, "action", None) or "", None) or getattr(
-            self.view, self.method.lower(), None
-        )
-        required = getattr(handler, "idempotency_required", None)
+        name = getattr(self.view, "action", None) or self.method.lower()
+        # A subclass may override the handler and call the decorated one with super().
+        handlers = (vars(klass).get(name) for klass in type(self.view).__mro__)
+        flags = (getattr(handler, "idempotency_required", None) for handler in handlers)
+        required = next((flag for flag in flags if flag is not None), None)
         named = {getattr(p, "name", None) for p in parameters}
         if required is None or "Idempotency-Key" in named:
             return parameters

@@ -9,7 +9,6 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Prefetch
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     inline_serializer,
@@ -48,22 +47,6 @@ ERROR = inline_serializer(
             },
         )
     },
-)
-
-
-KEY_REQUIRED = OpenApiParameter(
-    "Idempotency-Key",
-    location=OpenApiParameter.HEADER,
-    required=True,
-    type=str,
-    description="Any unique string; a replay returns the first response and writes nothing.",
-)
-KEY_OPTIONAL = OpenApiParameter(
-    "Idempotency-Key",
-    location=OpenApiParameter.HEADER,
-    required=False,
-    type=str,
-    description="Optional; a replay returns the first response and writes nothing.",
 )
 
 
@@ -141,7 +124,6 @@ class LoyaltyEarnView(APIView):
     scope = "customers"
 
     @extend_schema(
-        parameters=[KEY_REQUIRED],
         request=s.EarnIn,
         responses={
             201: s.LoyaltyChangeOut,
@@ -173,7 +155,6 @@ class LoyaltyRedeemView(APIView):
     scope = "customers"
 
     @extend_schema(
-        parameters=[KEY_REQUIRED],
         request=s.RedeemIn,
         responses={201: s.LoyaltyChangeOut, 400: ERROR, 404: ERROR, 422: ERROR},
     )
@@ -194,7 +175,6 @@ class LoyaltyAdjustView(APIView):
     scope = "customers"
 
     @extend_schema(
-        parameters=[KEY_REQUIRED],
         request=s.AdjustIn,
         responses={201: s.LoyaltyChangeOut, 400: ERROR, 404: ERROR, 422: ERROR},
     )
@@ -271,9 +251,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def retrieve(self, request, *args, **kwargs):
         return self._detail(self.get_object())
 
-    @extend_schema(
-        parameters=[KEY_OPTIONAL], request=s.CaseIn, responses={201: s.CaseDetailOut, 400: ERROR}
-    )
+    @extend_schema(request=s.CaseIn, responses={201: s.CaseDetailOut, 400: ERROR})
     @idempotent()
     def create(self, request):
         data = s.CaseIn(data=request.data)
@@ -282,7 +260,6 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._detail(case, status.HTTP_201_CREATED)
 
     @extend_schema(
-        parameters=[KEY_OPTIONAL],
         request=s.CaseStatusIn,
         responses={200: s.CaseDetailOut, 404: ERROR, 409: ERROR, 422: ERROR},
     )
@@ -296,7 +273,6 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._detail(case)
 
     @extend_schema(
-        parameters=[KEY_OPTIONAL],
         request=s.CaseAssignIn,
         responses={200: s.CaseDetailOut, 404: ERROR, 422: ERROR},
     )
@@ -312,7 +288,6 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._detail(case)
 
     @extend_schema(
-        parameters=[KEY_OPTIONAL],
         request=s.CaseMessageIn,
         responses={201: s.CaseDetailOut, 404: ERROR, 422: ERROR},
     )
@@ -349,9 +324,7 @@ class FeedbackViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ordering_fields = ["created_at", "score"]
     queryset = Feedback.objects.select_related("customer", "location").order_by("-created_at")
 
-    @extend_schema(
-        parameters=[KEY_OPTIONAL], request=s.FeedbackIn, responses={201: s.FeedbackOut, 400: ERROR}
-    )
+    @extend_schema(request=s.FeedbackIn, responses={201: s.FeedbackOut, 400: ERROR})
     @idempotent()
     def create(self, request):
         data = s.FeedbackIn(data=request.data)

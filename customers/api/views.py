@@ -167,7 +167,6 @@ class ResolveView(APIView):
     @extend_schema(
         request=s.ResolveInput,
         responses={200: s.ResolveOutput, 201: s.ResolveOutput, **ERRORS},
-        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
     )
     @idempotent()
     def post(self, request):

@@ -14,7 +14,6 @@ from inventory.models import Sku
 from omni.auth import Actor, has_scope
 from omni.idempotency import idempotent
 from orders.api import serializers as s
-from orders.api.views import IDEMPOTENCY_KEY
 from orders.models import CreditAccount
 from orders.services import credit, promotions
 from orders.services.checkout import UnknownSku
@@ -156,7 +155,6 @@ class CreditSpendView(APIView):
         summary="Spend from a gift card or store credit",
         request=s.CreditSpendIn,
         responses=SPEND_RESPONSES,
-        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent(required=True)
     def post(self, request):

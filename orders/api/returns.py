@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from omni.auth import Actor, visible_location_ids
 from omni.idempotency import idempotent
 from orders.api import returns_serializers as s
-from orders.api.views import IDEMPOTENCY_KEY, check_location, home_location, render_order
+from orders.api.views import check_location, home_location, render_order
 from orders.models import Order, OrderLine, Return, ReturnLine, SalesChannel
 from orders.selectors import visible_orders
 from orders.services import pos, returns
@@ -54,7 +54,6 @@ class PosSaleView(APIView):
             ),
             422: OpenApiResponse(description="`discount_code_refused`, `idempotency_key_reused`."),
         },
-        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent(required=True)
     def post(self, request):
@@ -119,7 +118,6 @@ def _write_schema(summary: str, request, errors: str):
         summary=summary,
         request=request,
         responses={200: s.ReturnOut, 422: OpenApiResponse(description=errors)},
-        parameters=[IDEMPOTENCY_KEY],
     )
 
 
@@ -191,7 +189,6 @@ class ReturnViewSet(viewsets.ReadOnlyModelViewSet):
                 "`override_not_permitted`, `location_does_not_accept_returns`."
             ),
         },
-        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent(required=True)
     def create(self, request):

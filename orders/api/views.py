@@ -34,17 +34,6 @@ from orders.services.checkout import (
     place_order,
 )
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="Any unique string; a replay returns the first response and writes nothing.",
-)
-OPTIONAL_IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
-)
-
 
 class LocationNotAllowed(DomainError):
     code = "location_not_allowed"
@@ -202,7 +191,6 @@ class CheckoutView(APIView):
                 "`discount_code_refused`, `payment_mismatch`, `idempotency_key_reused`."
             ),
         },
-        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent(required=True)
     def post(self, request):
@@ -269,7 +257,6 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         summary="Cancel every part not yet shipped or collected, releasing its stock",
         request=s.CancelIn,
         responses={200: s.OrderOut},
-        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
     )
     @action(detail=True, methods=["post"])
     @idempotent()
@@ -333,7 +320,6 @@ def step_schema(summary: str, request=None, errors: str = ""):
             409: OpenApiResponse(description=described),
             **({422: OpenApiResponse(description=errors)} if errors else {}),
         },
-        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
     )
 
 
