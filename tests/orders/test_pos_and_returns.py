@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from customers.models import LoyaltyEntry
 from inventory.models import Location, Reservation, StockDiscrepancy, StockLevel
 from omni.auth import Actor
 from omni.errors import DomainError
@@ -135,12 +136,28 @@ def test_a_loyalty_card_at_the_till_lands_on_the_customer(lisbon, register, snea
     assert order.customer_id == web.customer_id
 
 
+SALES_REPLAYED = 5000
+
+
 @pytest.mark.django_db(transaction=True)
 def test_offline_replays_posted_twice_in_any_order_record_each_sale_once(lisbon, register):
+    """A register back online posts its 5,000 offline sales, twice, shuffled, from four
+    connections at once: exactly 5,000 sales, the ledger equals on hand, and a loyalty
+    member earns once per sale."""
     skus = [SkuFactory() for _ in range(5)]
     for sku in skus:
-        StockLevelFactory(location=lisbon, sku=sku, on_hand=1000)
-    sales = [till_sale(lisbon, skus[n % 5], f"OFF-{n}", 1 + n % 3) for n in range(300)]
+        StockLevelFactory(location=lisbon, sku=sku, on_hand=5000)
+    member = [{"kind": "email", "value": "ana@example.com"}]
+    sales = [
+        till_sale(
+            lisbon,
+            skus[n % 5],
+            f"OFF-{n}",
+            1 + n % 3,
+            customer_identities=member if n % 50 == 0 else (),
+        )
+        for n in range(SALES_REPLAYED)
+    ]
     posts = sales + sales
     random.Random(7).shuffle(posts)
     chunks = [posts[i::4] for i in range(4)]
@@ -157,10 +174,11 @@ def test_offline_replays_posted_twice_in_any_order_record_each_sale_once(lisbon,
         thread.start()
     for thread in threads:
         thread.join()
-    assert Order.objects.filter(channel="store").count() == 300
-    sold = sum(1 + n % 3 for n in range(300))
-    assert sum(on_hand(lisbon, sku) for sku in skus) == 5000 - sold
+    assert Order.objects.filter(channel="store").count() == SALES_REPLAYED
+    sold = sum(1 + n % 3 for n in range(SALES_REPLAYED))
+    assert sum(on_hand(lisbon, sku) for sku in skus) == 25000 - sold
     assert_ledger_matches()
+    assert LoyaltyEntry.objects.filter(kind="earn").count() == SALES_REPLAYED // 50
 
 
 @pytest.mark.django_db(transaction=True)
