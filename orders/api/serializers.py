@@ -73,6 +73,12 @@ class CartLineIn(serializers.Serializer):
         min_value=0, max_value=99, help_text="The new quantity; 0 removes the line."
     )
     channel = CodeChoiceField(SalesChannel.choices, required=False)
+    hold_at = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Location.objects.filter(is_active=True),
+        required=False,
+        help_text="Hold the units at this location for 15 minutes (409 if not available).",
+    )
 
 
 class CartMergeIn(serializers.Serializer):
@@ -181,6 +187,12 @@ class CheckoutIn(serializers.Serializer):
     campaign = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     currency = serializers.CharField(min_length=3, max_length=3, default="EUR")
+    cart = serializers.SlugRelatedField(
+        slug_field="public_id",
+        queryset=Cart.objects.filter(status=Cart.Status.OPEN),
+        required=False,
+        help_text="The open cart being checked out: its holds end and it is converted.",
+    )
 
     def validate(self, attrs):
         if not (attrs.get("customer") or attrs.get("email") or attrs.get("phone")):

@@ -141,7 +141,11 @@ class CartViewSet(viewsets.GenericViewSet):
         if sku is None:
             raise UnknownSku(skus=[values["sku"]])
         carts.set_cart_line(
-            cart=cart, sku=sku, quantity=values["quantity"], channel=values.get("channel")
+            cart=cart,
+            sku=sku,
+            quantity=values["quantity"],
+            channel=values.get("channel"),
+            hold_at=values.get("hold_at"),
         )
         return Response(render_cart(cart))
 
@@ -225,6 +229,7 @@ class CheckoutView(APIView):
                 placing_location=placing,
                 client_reference=values["client_reference"],
                 campaign=values["campaign"],
+                cart=values.get("cart"),
                 notes=values["notes"],
                 currency=values["currency"].upper(),
             ),

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from inventory.models import Sku
+from inventory.models import Location, Reservation, Sku
+from inventory.services.reservations import (
+    ReservationNotActive,
+    release_reservation,
+    reserve_stock,
+)
 from omni.errors import BadRequest, NotFound, RuleBroken
 from orders.models import Cart, CartLine
 
 MAX_LINE_QUANTITY = 99
+# How long units stay held for a cart line when the shop asks for a hold.
+CART_HOLD = timedelta(minutes=15)
 
 
 class CartNotFound(NotFound):
@@ -61,9 +70,32 @@ def _touch(cart: Cart, channel: str | None = None) -> None:
     Cart.objects.filter(pk=cart.pk).update(**fields)
 
 
-def set_cart_line(*, cart: Cart, sku: Sku, quantity: int, channel: str | None = None) -> Cart:
+def release_cart_holds(*, cart: Cart, lines=None) -> None:
+    """Give back the stock held for the cart's lines (all, or the given ones). A hold
+    that already expired has nothing left to give back."""
+    lines = list(lines if lines is not None else cart.lines.exclude(reservation_id=None))
+    ids = [line.reservation_id for line in lines if line.reservation_id]
+    for reservation in Reservation.objects.filter(pk__in=ids).select_related("location", "sku"):
+        try:
+            release_reservation(reservation=reservation, reason="Cart hold released")
+        except ReservationNotActive:
+            continue
+    CartLine.objects.filter(pk__in=[line.pk for line in lines if line.pk]).update(
+        reservation_id=None
+    )
+
+
+def set_cart_line(
+    *,
+    cart: Cart,
+    sku: Sku,
+    quantity: int,
+    channel: str | None = None,
+    hold_at: Location | None = None,
+) -> Cart:
     """Put `quantity` of a SKU in the cart (0 removes it). The price is snapshotted when
-    the line is first added."""
+    the line is first added. With `hold_at`, the units are also held at that location for
+    a short while (`CART_HOLD`), all or nothing: no stock, no change (409)."""
     if not isinstance(quantity, int) or not 0 <= quantity <= MAX_LINE_QUANTITY:
         raise InvalidQuantity(quantity=quantity)
     if cart.status != Cart.Status.OPEN:
@@ -71,10 +103,13 @@ def set_cart_line(*, cart: Cart, sku: Sku, quantity: int, channel: str | None = 
     if quantity and not (sku.is_active and sku.product.is_active):
         raise SkuNotSellable(sku=sku.code)
     with transaction.atomic():
+        existing = CartLine.objects.filter(cart=cart, sku=sku).first()
+        if existing is not None and existing.reservation_id:
+            release_cart_holds(cart=cart, lines=[existing])
         if quantity == 0:
             CartLine.objects.filter(cart=cart, sku=sku).delete()
         else:
-            CartLine.objects.update_or_create(
+            line, _ = CartLine.objects.update_or_create(
                 cart=cart,
                 sku=sku,
                 defaults={"quantity": quantity},
@@ -84,12 +119,23 @@ def set_cart_line(*, cart: Cart, sku: Sku, quantity: int, channel: str | None = 
                     "currency": sku.currency,
                 },
             )
+            if hold_at is not None:
+                hold = reserve_stock(
+                    location=hold_at,
+                    sku=sku,
+                    quantity=quantity,
+                    owner_type=Reservation.OwnerType.CART,
+                    owner_ref=str(cart.public_id),
+                    ttl=CART_HOLD,
+                )
+                CartLine.objects.filter(pk=line.pk).update(reservation_id=hold.pk)
         _touch(cart, channel)
     return cart
 
 
 def empty_cart(*, cart: Cart) -> Cart:
     with transaction.atomic():
+        release_cart_holds(cart=cart)
         CartLine.objects.filter(cart=cart).delete()
         Cart.objects.filter(pk=cart.pk, status=Cart.Status.OPEN).update(
             status=Cart.Status.EMPTIED, last_activity_at=timezone.now()

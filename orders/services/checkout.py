@@ -28,7 +28,8 @@ from inventory.services.transfers import LineRequest as TransferLineRequest
 from inventory.services.transfers import create_transfer
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, NotFound, RuleBroken
-from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
+from orders.models import Cart, Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
+from orders.services.carts import release_cart_holds
 from orders.services.customer_feed import feed_purchase
 from orders.services.notifications import notify_customer
 from orders.services.promotions import Line as PricedLine
@@ -96,6 +97,7 @@ class CheckoutRequest:
     campaign: str = ""
     notes: str = ""
     currency: str = "EUR"
+    cart: Cart | None = None  # checked out from this cart: its holds end, it is converted
 
 
 def next_number(prefix: str = "OM") -> str:
@@ -179,6 +181,9 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
         quantities[line.sku_code] = quantities.get(line.sku_code, 0) + line.quantity
 
     with transaction.atomic():
+        if request.cart is not None:
+            # The cart's short holds give way to the order's own reservation below.
+            release_cart_holds(cart=request.cart)
         customer = _resolve_customer(request)
         plan = plan_fulfilments(
             items=[(skus[code], quantity) for code, quantity in sorted(quantities.items())],
@@ -297,6 +302,10 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
             actor_token=actor.token,
         )
         feed_purchase(order)
+        if request.cart is not None:
+            Cart.objects.filter(pk=request.cart.pk, status=Cart.Status.OPEN).update(
+                status=Cart.Status.CONVERTED
+            )
         transaction.on_commit(partial(_after_placed, order_id=order.pk))
     return order
 

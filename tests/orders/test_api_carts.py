@@ -242,3 +242,53 @@ def test_store_credit_is_spent_at_the_till(token_client, ana):
     )
     assert response.status_code == 200
     assert response.json()["account"]["balance"] == "0.00"
+
+
+def test_a_cart_line_can_hold_stock_and_a_hold_beyond_stock_is_409(app, tee, ana):
+    from inventory.models import StockLevel
+    from tests.factories import LocationFactory
+    from tests.inventory.factories import StockLevelFactory
+
+    lisbon = LocationFactory(code="lisbon-chiado")
+    StockLevelFactory(location=lisbon, sku=tee, on_hand=2)
+    cart = app.post("/api/v1/carts/", {"customer": str(ana.public_id), "channel": "web"}).json()
+    held = app.post(
+        f"/api/v1/carts/{cart['id']}/lines/",
+        {"sku": tee.code, "quantity": 2, "hold_at": "lisbon-chiado"},
+    )
+    assert held.status_code == 200
+    assert StockLevel.objects.get(location=lisbon, sku=tee).reserved == 2
+    refused = app.post(
+        f"/api/v1/carts/{cart['id']}/lines/",
+        {"sku": tee.code, "quantity": 3, "hold_at": "lisbon-chiado"},
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "insufficient_stock"
+    assert StockLevel.objects.get(location=lisbon, sku=tee).reserved == 2
+
+
+def test_checking_out_a_cart_over_the_api_converts_it(app, tee, ana):
+    from tests.factories import LocationFactory
+    from tests.inventory.factories import StockLevelFactory
+
+    lisbon = LocationFactory(code="lisbon-chiado", offers_click_and_collect=True)
+    StockLevelFactory(location=lisbon, sku=tee, on_hand=2)
+    cart = app.post("/api/v1/carts/", {"customer": str(ana.public_id), "channel": "app"}).json()
+    app.post(
+        f"/api/v1/carts/{cart['id']}/lines/",
+        {"sku": tee.code, "quantity": 1, "hold_at": "lisbon-chiado"},
+    )
+    order = app.post(
+        "/api/v1/checkout/",
+        {
+            "channel": "app",
+            "customer": str(ana.public_id),
+            "cart": cart["id"],
+            "lines": [{"sku": tee.code, "quantity": 1}],
+            "delivery": {"method": "click_and_collect", "pickup_location": "lisbon-chiado"},
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="checkout-1",
+    )
+    assert order.status_code == 201, order.content
+    assert Cart.objects.get(public_id=cart["id"]).status == Cart.Status.CONVERTED
