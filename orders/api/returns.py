@@ -25,6 +25,7 @@ from orders.api.views import check_location, home_location, render_order
 from orders.models import Order, OrderLine, Return, ReturnLine, SalesChannel
 from orders.selectors import visible_orders
 from orders.services import pos, returns
+from orders.services.checkout import CheckoutRequest, Delivery, LineRequest
 from orders.services.return_policy import evaluate_return
 
 
@@ -259,9 +260,10 @@ class ReturnViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(render_return(return_request))
 
     @_write_schema(
-        "Refund to the original payment or to store credit",
+        "Refund to the original payment, to store credit, or as an exchange",
         s.ReturnRefundIn,
-        "`no_payment_to_refund`, `customer_required` (store credit needs a customer).",
+        "`no_payment_to_refund`, `customer_required` (store credit needs a customer), "
+        "`exchange_costs_more`.",
     )
     @action(detail=True, methods=["post"])
     @idempotent(required=True)
@@ -269,9 +271,23 @@ class ReturnViewSet(viewsets.ReadOnlyModelViewSet):
         return_request = self.get_object_for_write()
         data = s.ReturnRefundIn(data=request.data)
         data.is_valid(raise_exception=True)
+        values = data.validated_data
+        exchange = None
+        if "exchange" in values:
+            wanted = values["exchange"]
+            exchange = CheckoutRequest(
+                channel=SalesChannel.STORE,
+                lines=[LineRequest(line["sku"], line["quantity"]) for line in wanted["lines"]],
+                delivery=Delivery(
+                    method=wanted["delivery"]["method"],
+                    pickup_location=wanted["delivery"].get("pickup_location"),
+                ),
+                placing_location=return_request.location,
+            )
         returns.refund_return(
             return_request=return_request,
-            method=data.validated_data["refund_method"],
+            method=values["refund_method"],
+            exchange=exchange,
             actor=Actor.of(request.user),
         )
         return Response(render_return(return_request))

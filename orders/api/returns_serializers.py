@@ -8,7 +8,9 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from orders.api.serializers import (
+    CheckoutLineIn,
     CodeChoiceField,
+    DeliveryIn,
     LocationCodeField,
     OrderLineOut,
     OrderListOut,
@@ -116,13 +118,29 @@ class ReturnInspectIn(serializers.Serializer):
     lines = ReturnInspectLineIn(many=True, allow_empty=False)
 
 
+class ExchangeIn(serializers.Serializer):
+    """The new order an exchange places, paid from the refund."""
+
+    lines = CheckoutLineIn(many=True, allow_empty=False, max_length=50)
+    delivery = DeliveryIn()
+
+
 class ReturnRefundIn(serializers.Serializer):
     refund_method = CodeChoiceField(
         [
             (Return.RefundMethod.ORIGINAL_PAYMENT, "Original payment"),
             (Return.RefundMethod.STORE_CREDIT, "Store credit"),
+            (Return.RefundMethod.EXCHANGE, "Exchange"),
         ]
     )
+    exchange = ExchangeIn(required=False, help_text="Required for an exchange.")
+
+    def validate(self, attrs):
+        if (attrs["refund_method"] == Return.RefundMethod.EXCHANGE) != ("exchange" in attrs):
+            raise serializers.ValidationError(
+                {"exchange": "Give the new order for an exchange, and only for an exchange."}
+            )
+        return attrs
 
 
 class ReturnLineOut(serializers.ModelSerializer):

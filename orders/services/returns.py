@@ -25,8 +25,9 @@ from inventory.services.stock import mark_damaged, restock_return
 from omni.auth import SYSTEM, Actor, roles_of
 from omni.errors import BadRequest, DomainError, RuleBroken
 from omni.models import Role
-from orders.models import Order, OrderEvent, OrderLine, Refund, Return, ReturnLine
-from orders.services.credit import add_credit, store_credit_account
+from orders.models import Order, OrderEvent, OrderLine, Payment, Refund, Return, ReturnLine
+from orders.services.checkout import place_order
+from orders.services.credit import add_credit, spend_credit, store_credit_account
 from orders.services.customer_feed import feed_return
 from orders.services.return_policy import evaluate_return
 from orders.services.transitions import InvalidTransition
@@ -177,6 +178,47 @@ def start_return(
     return return_request
 
 
+class ExchangeCostsMore(RuleBroken):
+    code = "exchange_costs_more"
+    message = "The new order costs more than the refund; take payment for a new order instead."
+
+
+def _exchange(*, return_request: Return, amount: Decimal, request, actor: Actor) -> None:
+    """The refund becomes store credit that pays the new order at once."""
+    order = return_request.order
+    if order.customer_id is None:
+        raise CustomerRequired()
+    account = store_credit_account(customer=order.customer, currency=order.currency)
+    add_credit(
+        account=account, amount=amount, kind="refund", reference=return_request.number, actor=actor
+    )
+    Refund.objects.create(
+        order=order,
+        return_request=return_request,
+        method=Return.RefundMethod.EXCHANGE,
+        amount=amount,
+        currency=order.currency,
+    )
+    request.customer_public_id = str(order.customer.public_id)
+    request.payments = ()
+    new_order = place_order(request=request, actor=actor)
+    if new_order.total > amount:
+        raise ExchangeCostsMore(refund=str(amount), new_total=str(new_order.total))
+    if new_order.total:
+        spend_credit(
+            account=account, amount=new_order.total, reference=new_order.number, actor=actor
+        )
+        Payment.objects.create(
+            order=new_order,
+            method=Payment.Method.STORE_CREDIT,
+            amount=new_order.total,
+            currency=new_order.currency,
+            credit_account=account,
+            captured=True,
+        )
+    Return.objects.filter(pk=return_request.pk).update(exchange_order=new_order)
+
+
 def _line_refund(line: OrderLine, quantity: int) -> Decimal:
     """What was really paid for `quantity` units of the line (its discount shared out)."""
     if quantity == line.quantity:
@@ -243,11 +285,19 @@ def inspect_return(
     return return_request
 
 
-def refund_return(*, return_request: Return, method: str, actor: Actor = SYSTEM) -> Return:
-    """Pay the customer back: to the order's original payments (largest first), or as
-    store credit. Once per return (compare-and-set inspected → refunded)."""
-    if method not in {Return.RefundMethod.ORIGINAL_PAYMENT, Return.RefundMethod.STORE_CREDIT}:
-        raise BadRequest("Refund to the original payment or to store credit.", method=method)
+def refund_return(
+    *, return_request: Return, method: str, exchange=None, actor: Actor = SYSTEM
+) -> Return:
+    """Pay the customer back: to the order's original payments (largest first), as store
+    credit, or as an exchange: a new order (`exchange`, a `CheckoutRequest`) placed in the
+    same step and paid from the refund; what the new order does not use stays as store
+    credit. Once per return (compare-and-set inspected → refunded)."""
+    if method not in Return.RefundMethod.values:
+        raise BadRequest(
+            "Refund to the original payment, to store credit, or as an exchange.", method=method
+        )
+    if (method == Return.RefundMethod.EXCHANGE) != (exchange is not None):
+        raise BadRequest("An exchange needs the new order, and only an exchange takes one.")
     amount = sum((line.refund_amount for line in return_request.lines.all()), Decimal(0))
     order = return_request.order
     with transaction.atomic():
@@ -259,7 +309,9 @@ def refund_return(*, return_request: Return, method: str, actor: Actor = SYSTEM)
             refund_total=amount,
             refunded_at=timezone.now(),
         )
-        if method == Return.RefundMethod.STORE_CREDIT:
+        if method == Return.RefundMethod.EXCHANGE:
+            _exchange(return_request=return_request, amount=amount, request=exchange, actor=actor)
+        elif method == Return.RefundMethod.STORE_CREDIT:
             if order.customer_id is None:
                 raise CustomerRequired()
             account = store_credit_account(customer=order.customer, currency=order.currency)

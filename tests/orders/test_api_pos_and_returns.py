@@ -250,3 +250,40 @@ def test_the_return_lookup_needs_the_returns_scope(token_client, web_order):
     _, plain = make_token(["orders:read"], name="Reader")
     response = token_client(plain).get("/api/v1/returns/lookup/?q=ana@example.com")
     assert response.status_code == 403
+
+
+def test_an_exchange_over_the_api_places_the_new_order_paid_by_the_refund(
+    lisbon_till, web_order, tee, lisbon
+):
+    Location.objects.filter(pk=lisbon.pk).update(offers_click_and_collect=True)
+    other_size = SkuFactory(code="TEE-ESS-WHT-L", price="25.00")
+    StockLevelFactory(location=lisbon, sku=other_size, on_hand=1)
+    returned = start(lisbon_till, web_order).json()
+    lisbon_till.post(
+        f"/api/v1/returns/{returned['number']}/inspect/",
+        {"lines": [{"line": returned["lines"][0]["id"], "condition": "resellable"}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="inspect-x",
+    )
+    missing = lisbon_till.post(
+        f"/api/v1/returns/{returned['number']}/refund/",
+        {"refund_method": "exchange"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="refund-x0",
+    )
+    assert missing.status_code == 400
+    exchanged = lisbon_till.post(
+        f"/api/v1/returns/{returned['number']}/refund/",
+        {
+            "refund_method": "exchange",
+            "exchange": {
+                "lines": [{"sku": other_size.code, "quantity": 1}],
+                "delivery": {"method": "click_and_collect", "pickup_location": "lisbon-chiado"},
+            },
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="refund-x1",
+    )
+    assert exchanged.status_code == 200, exchanged.content
+    assert Return.objects.get(number=returned["number"]).exchange_order.total == Decimal("25.00")
+    assert StockLevel.objects.get(location=lisbon, sku=other_size).reserved == 1

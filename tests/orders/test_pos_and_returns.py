@@ -387,3 +387,72 @@ def test_the_returns_desk_finds_an_order_by_number_or_email(collected_order):
     assert find_orders_for_return(query=collected_order.number) == [collected_order]
     assert find_orders_for_return(query="ANA@example.com") == [collected_order]
     assert find_orders_for_return(query="nobody@example.com") == []
+
+
+def test_an_exchange_swaps_the_size_in_one_step(collected_order, porto, lisbon, sneaker):
+    from orders.services.checkout import CheckoutRequest as Request
+
+    bigger = SkuFactory(code="SNK-43", price=Decimal("80.00"))
+    StockLevelFactory(location=porto, sku=bigger, on_hand=1)
+    porto.offers_click_and_collect = True
+    porto.save()
+    returned = start_return(
+        order=collected_order,
+        channel="store",
+        location=porto,
+        lines=[ReturnLineRequest(collected_order.lines.get().pk, 1)],
+    )
+    inspect_return(
+        return_request=returned,
+        conditions={returned.lines.get().pk: ReturnLine.Condition.RESELLABLE},
+    )
+    refund_return(
+        return_request=returned,
+        method="exchange",
+        exchange=Request(
+            channel="store",
+            lines=[LineRequest(bigger.code, 1)],
+            delivery=Delivery("click_and_collect", porto),
+            placing_location=porto,
+        ),
+    )
+    returned.refresh_from_db()
+    new_order = returned.exchange_order
+    assert new_order.customer_id == collected_order.customer_id
+    assert new_order.payments.get().method == "store_credit"
+    account = store_credit_account(customer=collected_order.customer, currency="EUR")
+    assert account.balance == Decimal("0.00")
+    assert_ledger_matches()
+
+
+def test_an_exchange_that_costs_more_than_the_refund_is_refused(collected_order, porto):
+    from orders.services.checkout import CheckoutRequest as Request
+
+    dearer = SkuFactory(code="BOOT-1", price=Decimal("200.00"))
+    StockLevelFactory(location=porto, sku=dearer, on_hand=1)
+    porto.offers_click_and_collect = True
+    porto.save()
+    returned = start_return(
+        order=collected_order,
+        channel="store",
+        location=porto,
+        lines=[ReturnLineRequest(collected_order.lines.get().pk, 1)],
+    )
+    inspect_return(
+        return_request=returned,
+        conditions={returned.lines.get().pk: ReturnLine.Condition.RESELLABLE},
+    )
+    with pytest.raises(DomainError) as refused:
+        refund_return(
+            return_request=returned,
+            method="exchange",
+            exchange=Request(
+                channel="store",
+                lines=[LineRequest(dearer.code, 1)],
+                delivery=Delivery("click_and_collect", porto),
+            ),
+        )
+    assert refused.value.code == "exchange_costs_more"
+    returned.refresh_from_db()
+    assert returned.status == Return.Status.INSPECTED
+    assert Order.objects.count() == 1
