@@ -135,11 +135,6 @@ class CartOut(serializers.ModelSerializer):
 # --- Checkout ----------------------------------------------------------------------------
 
 
-class CheckoutLineIn(serializers.Serializer):
-    sku = serializers.CharField(max_length=64, help_text="SKU code.")
-    quantity = serializers.IntegerField(min_value=1, max_value=999)
-
-
 class DeliveryIn(serializers.Serializer):
     method = CodeChoiceField(
         [
@@ -151,6 +146,14 @@ class DeliveryIn(serializers.Serializer):
         "`curbside` (both need `pickup_location`).",
     )
     pickup_location = LocationCodeField(required=False, allow_null=True, help_text="Store code.")
+
+
+class CheckoutLineIn(serializers.Serializer):
+    sku = serializers.CharField(max_length=64, help_text="SKU code.")
+    quantity = serializers.IntegerField(min_value=1, max_value=999)
+    delivery = DeliveryIn(
+        required=False, help_text="This line's own delivery (an order may mix); else the order's."
+    )
 
 
 class PaymentIn(serializers.Serializer):

@@ -175,6 +175,14 @@ class CartViewSet(viewsets.GenericViewSet):
 # --- Checkout and orders -----------------------------------------------------------------
 
 
+def as_delivery(values: dict) -> Delivery | None:
+    """The `delivery` object of a checkout body or line, as the service takes it."""
+    wanted = values.get("delivery")
+    if not wanted:
+        return None
+    return Delivery(method=wanted["method"], pickup_location=wanted.get("pickup_location"))
+
+
 @extend_schema(tags=["orders"])
 class CheckoutView(APIView):
     """Place an order (web, app, phone, or a store's endless aisle). Every line is
@@ -203,15 +211,15 @@ class CheckoutView(APIView):
         values = data.validated_data
         placing = values.get("placing_location") or home_location(request)
         check_location(request, placing)
-        delivery = values["delivery"]
         profile = {key: values[key] for key in ("first_name", "last_name") if values.get(key)}
         order = place_order(
             request=CheckoutRequest(
                 channel=values["channel"],
-                lines=[LineRequest(line["sku"], line["quantity"]) for line in values["lines"]],
-                delivery=Delivery(
-                    method=delivery["method"], pickup_location=delivery.get("pickup_location")
-                ),
+                lines=[
+                    LineRequest(line["sku"], line["quantity"], delivery=as_delivery(line))
+                    for line in values["lines"]
+                ],
+                delivery=as_delivery(values),
                 customer_public_id=str(values["customer"]) if values.get("customer") else None,
                 email=values["email"],
                 phone=values["phone"],

@@ -62,9 +62,16 @@ class NoCustomer(BadRequest):
 
 
 @dataclass(frozen=True)
+class Delivery:
+    method: str  # Fulfilment.Method
+    pickup_location: Location | None = None
+
+
+@dataclass(frozen=True)
 class LineRequest:
     sku_code: str
     quantity: int
+    delivery: Delivery | None = None  # this line's own delivery; else the order's
 
 
 @dataclass(frozen=True)
@@ -73,12 +80,6 @@ class PaymentRequest:
     amount: Decimal
     external_reference: str = ""
     captured: bool = False
-
-
-@dataclass(frozen=True)
-class Delivery:
-    method: str  # Fulfilment.Method
-    pickup_location: Location | None = None
 
 
 @dataclass
@@ -176,20 +177,31 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
     if request.channel not in SalesChannel.values:
         raise BadRequest("Unknown channel.", channel=request.channel, known=SalesChannel.values)
     skus = _load_skus(request.lines)
-    quantities: dict[str, int] = {}
+    # Lines grouped by how they reach the customer: one order may mix a pickup and a
+    # parcel. A SKU travels one way per order.
+    groups: dict[Delivery, dict[str, int]] = {}
+    ways: dict[str, Delivery] = {}
     for line in request.lines:
-        quantities[line.sku_code] = quantities.get(line.sku_code, 0) + line.quantity
+        delivery = line.delivery or request.delivery
+        if ways.setdefault(line.sku_code, delivery) != delivery:
+            raise BadRequest("A SKU is delivered one way per order.", sku=line.sku_code)
+        group = groups.setdefault(delivery, {})
+        group[line.sku_code] = group.get(line.sku_code, 0) + line.quantity
 
     with transaction.atomic():
         if request.cart is not None:
             # The cart's short holds give way to the order's own reservation below.
             release_cart_holds(cart=request.cart)
         customer = _resolve_customer(request)
-        plan = plan_fulfilments(
-            items=[(skus[code], quantity) for code, quantity in sorted(quantities.items())],
-            method=request.delivery.method,
-            pickup_location=request.delivery.pickup_location,
-        )
+        plan = [
+            part
+            for delivery, quantities in groups.items()
+            for part in plan_fulfilments(
+                items=[(skus[code], quantity) for code, quantity in sorted(quantities.items())],
+                method=delivery.method,
+                pickup_location=delivery.pickup_location,
+            )
+        ]
         number = next_number()
         order = Order.objects.create(
             number=number,

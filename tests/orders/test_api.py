@@ -411,3 +411,36 @@ def test_every_orders_endpoint_is_in_the_schema_with_its_error_shape():
     checkout = paths["/api/v1/checkout/"]["post"]
     assert {"201", "400", "403", "409", "422"} <= set(checkout["responses"])
     assert any(p["name"] == "Idempotency-Key" and p["required"] for p in checkout["parameters"])
+
+
+def test_a_checkout_line_may_ship_while_the_rest_is_collected(token_client):
+    from decimal import Decimal as D
+
+    from inventory.models import Location
+    from omni.models import Scope
+    from tests.factories import LocationFactory, make_token
+    from tests.inventory.factories import SkuFactory, StockLevelFactory
+
+    store = LocationFactory(code="lisbon-mix", offers_click_and_collect=True)
+    depot = LocationFactory(code="depot-mix", kind=Location.Kind.WAREHOUSE, ships_to_customers=True)
+    shoe, sock = SkuFactory(code="SHOE-MIX", price=D("50.00")), SkuFactory(code="SOCK-MIX")
+    StockLevelFactory(location=store, sku=shoe, on_hand=1)
+    StockLevelFactory(location=depot, sku=sock, on_hand=3)
+    _, plain = make_token([Scope.ORDERS_WRITE, Scope.ORDERS_READ], name="Web shop mix")
+    response = token_client(plain).post(
+        "/api/v1/checkout/",
+        {
+            "channel": "web",
+            "email": "mix@example.com",
+            "lines": [
+                {"sku": "SHOE-MIX", "quantity": 1},
+                {"sku": "SOCK-MIX", "quantity": 2, "delivery": {"method": "ship"}},
+            ],
+            "delivery": {"method": "click_and_collect", "pickup_location": "lisbon-mix"},
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="mix-1",
+    )
+    assert response.status_code == 201, response.content
+    methods = sorted(part["delivery_method"] for part in response.json()["fulfilments"])
+    assert methods == ["click_and_collect", "ship"]

@@ -266,3 +266,41 @@ def test_the_same_guest_email_twice_is_one_customer(lisbon, sneaker):
     first = place_order(request=pickup_request(sneaker, lisbon))
     second = place_order(request=pickup_request(sneaker, lisbon))
     assert first.customer_id == second.customer_id
+
+
+def test_one_order_may_mix_a_pickup_and_a_parcel(lisbon, warehouse, sneaker):
+    tee = SkuFactory(code="TEE-1", price=Decimal("20.00"))
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=1)
+    StockLevelFactory(location=warehouse, sku=tee, on_hand=5)
+    order = place_order(
+        request=CheckoutRequest(
+            channel="web",
+            email="ana@example.com",
+            lines=[
+                LineRequest(sneaker.code, 1),
+                LineRequest(tee.code, 2, delivery=Delivery(method="ship")),
+            ],
+            delivery=Delivery(method="click_and_collect", pickup_location=lisbon),
+        )
+    )
+    parts = {(f.method, f.location.code) for f in order.fulfilments.all()}
+    assert parts == {("click_and_collect", "lisbon-chiado"), ("ship", "warehouse-central")}
+    assert order.total == Decimal("120.00")
+
+
+def test_the_same_sku_two_ways_in_one_order_is_refused(lisbon, warehouse, sneaker):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=3)
+    with pytest.raises(DomainError) as refused:
+        place_order(
+            request=CheckoutRequest(
+                channel="web",
+                email="ana@example.com",
+                lines=[
+                    LineRequest(sneaker.code, 1),
+                    LineRequest(sneaker.code, 1, delivery=Delivery(method="ship")),
+                ],
+                delivery=Delivery(method="click_and_collect", pickup_location=lisbon),
+            )
+        )
+    assert refused.value.status_code == 400
+    assert not Order.objects.exists()
