@@ -11,30 +11,24 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 
 from campaigns.models import Delivery
-from customers.hooks import MergeParticipant, register_merge_participant
+from customers.hooks import register_merge_participant, rows_participant
 
 
-def move_deliveries(source, target) -> dict:
-    survivor_has = Delivery.objects.filter(
-        customer=target,
-        campaign=OuterRef("campaign"),
-        step_key=OuterRef("step_key"),
-        channel=OuterRef("channel"),
+def _survivor_has_its_twin(source, target):
+    return Exists(
+        Delivery.objects.filter(
+            customer=target,
+            campaign=OuterRef("campaign"),
+            step_key=OuterRef("step_key"),
+            channel=OuterRef("channel"),
+        )
     )
-    ids = sorted(
-        Delivery.objects.filter(customer=source)
-        .exclude(Exists(survivor_has))
-        .values_list("pk", flat=True)
-    )
-    Delivery.objects.filter(pk__in=ids).update(customer=target)
-    return {"ids": ids}
 
 
-def move_deliveries_back(record: dict, source, target) -> None:
-    Delivery.objects.filter(pk__in=record["ids"], customer=target).update(customer=source)
+DELIVERIES = rows_participant("campaigns.deliveries", Delivery, keep=_survivor_has_its_twin)
+move_deliveries = DELIVERIES.move
+move_deliveries_back = DELIVERIES.move_back
 
 
 def register() -> None:
-    register_merge_participant(
-        MergeParticipant("campaigns.deliveries", move_deliveries, move_deliveries_back)
-    )
+    register_merge_participant(DELIVERIES)

@@ -136,23 +136,30 @@ def panels_360() -> list[Panel360]:
     return sorted(_panels_360.values(), key=lambda panel: (panel.order, panel.name))
 
 
-def rows_participant(name: str, model, field: str = "customer", after=None) -> MergeParticipant:
+def rows_participant(
+    name: str, model, field: str = "customer", after=None, keep=None
+) -> MergeParticipant:
     """A participant for a model whose rows simply point at a customer: merge re-points
     the merged-away customer's rows at the survivor and records their ids; unmerge points
-    exactly those rows back. `after(source, target)` runs after either (e.g. to recompute
+    exactly those rows back (those still on the survivor). `keep(source, target)` is a
+    filter expression for rows that must stay behind (e.g. ones the survivor already has
+    an equal of); `after(source, target)` runs after either way (e.g. to recompute
     something derived from the rows)."""
 
     def move(source, target) -> dict:
-        ids = list(
-            model.objects.filter(**{field: source}).order_by("pk").values_list("pk", flat=True)
-        )
+        rows = model.objects.filter(**{field: source})
+        if keep is not None:
+            rows = rows.exclude(keep(source, target))
+        ids = sorted(rows.values_list("pk", flat=True))
         model.objects.filter(pk__in=ids).update(**{field: target})
         if after:
             after(source, target)
         return {"ids": ids}
 
     def move_back(record: dict, source, target) -> None:
-        model.objects.filter(pk__in=record.get("ids", [])).update(**{field: source})
+        model.objects.filter(pk__in=record.get("ids", []), **{field: target}).update(
+            **{field: source}
+        )
         if after:
             after(source, target)
 

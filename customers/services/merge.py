@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from customers import hooks
 from customers.errors import MergeRefused, UnmergeRefused
-from customers.hooks import MergeParticipant, register_merge_participant
+from customers.hooks import MergeParticipant, register_merge_participant, rows_participant
 from customers.models import (
     Address,
     ConsentEvent,
@@ -136,16 +136,6 @@ def unmerge_customers(
 
 
 # --- This app's own participants --------------------------------------------------------------
-
-
-def _move_identities(source: Customer, target: Customer) -> dict:
-    ids = sorted(Identity.objects.filter(customer=source).values_list("pk", flat=True))
-    Identity.objects.filter(pk__in=ids).update(customer=target)
-    return {"ids": ids}
-
-
-def _move_identities_back(record: dict, source: Customer, target: Customer) -> None:
-    Identity.objects.filter(pk__in=record["ids"], customer=target).update(customer=source)
 
 
 def _move_consent(source: Customer, target: Customer) -> dict:
@@ -282,8 +272,8 @@ def register_own_participants() -> None:
     for name, move, move_back in (
         ("customers.addresses", _move_addresses, _move_addresses_back),
         ("customers.consent", _move_consent, _move_consent_back),
-        ("customers.identities", _move_identities, _move_identities_back),
         ("customers.preferences", _move_preferences, _move_preferences_back),
         ("customers.profile", _move_profile, _move_profile_back),
     ):
         register_merge_participant(MergeParticipant(name, move, move_back))
+    register_merge_participant(rows_participant("customers.identities", Identity))
