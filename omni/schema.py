@@ -69,6 +69,10 @@ def add_error_responses(result, generator, request, public):
                 responses.setdefault(
                     status, {"description": _ERROR_DESCRIPTIONS[status], "content": reference}
                 )
+            # Errors a view names itself (with only a description) share the same body.
+            for status, response in responses.items():
+                if status[0] in "45" and not response.get("content"):
+                    response["content"] = reference
     return result
 
 

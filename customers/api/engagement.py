@@ -11,9 +11,8 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView, get_object_or_404
 from rest_framework.response import Response
@@ -35,19 +34,8 @@ from customers.services import cases, events, feedback, loyalty, metrics, timeli
 from inventory.models import Location
 from omni.idempotency import idempotent
 
-ERROR = inline_serializer(
-    "EngagementError",
-    {
-        "error": inline_serializer(
-            "EngagementErrorBody",
-            {
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.DictField(),
-            },
-        )
-    },
-)
+# The body is the shared error shape (omni.schema fills it in).
+ERROR = OpenApiResponse(description="Refused; `error.code` says why.")
 
 
 def customer_from_url(public_id) -> Customer:
