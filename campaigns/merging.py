@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
 
-from campaigns.models import Delivery
+from campaigns.models import Delivery, SegmentMember
 from customers.hooks import register_merge_participant, rows_participant
 
 
@@ -30,5 +30,17 @@ move_deliveries = DELIVERIES.move
 move_deliveries_back = DELIVERIES.move_back
 
 
+def _survivor_is_on_the_list(source, target):
+    return Exists(SegmentMember.objects.filter(customer=target, segment=OuterRef("segment")))
+
+
+# Static segment lists follow the person too; a list already holding the survivor keeps
+# the merged-away row where it is (merged-away customers never appear in a segment).
+SEGMENT_MEMBERS = rows_participant(
+    "campaigns.segment_members", SegmentMember, keep=_survivor_is_on_the_list
+)
+
+
 def register() -> None:
     register_merge_participant(DELIVERIES)
+    register_merge_participant(SEGMENT_MEMBERS)

@@ -71,6 +71,15 @@ class Campaign(models.Model):
     holdout_percent = models.PositiveSmallIntegerField(
         default=0, help_text="Share of the audience kept as a control group (used later)."
     )
+    # Who "everyone with consent" means for this campaign: the segment's customers (still
+    # only those with consent, for marketing); none means every customer.
+    segment = models.ForeignKey(
+        "campaigns.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -242,3 +251,7 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.step_key} → {self.customer_id} by {self.channel}"
+
+
+# Segments live in their own module; imported here so Django sees their models.
+from campaigns.segment_models import Segment, SegmentMember  # noqa: E402, F401

@@ -242,6 +242,7 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStateEnum": "campaigns.models.Delivery.State",
         "DeliverySkipReasonEnum": "campaigns.models.Delivery.SkipReason",
         "DeliveryReceiptStatusEnum": "campaigns.models.ReceiptStatus",
+        "SegmentKindEnum": "campaigns.segment_models.Segment.Kind",
     },
 }
 

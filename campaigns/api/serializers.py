@@ -46,6 +46,9 @@ class MessageSerializer(serializers.Serializer):
 
 class CampaignOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    segment = serializers.UUIDField(
+        source="segment.public_id", read_only=True, allow_null=True, default=None
+    )
     messages = MessageSerializer(many=True, read_only=True)
 
     class Meta:
@@ -60,6 +63,7 @@ class CampaignOutput(serializers.ModelSerializer):
             "goal",
             "transactional",
             "holdout_percent",
+            "segment",
             "messages",
             "created_at",
             "updated_at",
@@ -152,6 +156,11 @@ class CampaignInput(serializers.Serializer):
     goal = serializers.ChoiceField(choices=Campaign.Goal.choices, default=Campaign.Goal.CONVERSION)
     transactional = serializers.BooleanField(default=False)
     holdout_percent = serializers.IntegerField(min_value=0, max_value=100, default=0)
+    segment = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Who `all_with_consent` sends to: this segment's customers with consent.",
+    )
 
 
 class SendInput(serializers.Serializer):

@@ -38,11 +38,21 @@ def find_customer(public_id) -> Customer:
     return customer
 
 
+def with_segment(values: dict) -> dict:
+    """The input's segment ID as the segment it names."""
+    from campaigns.segmentation.services import find_segment
+
+    values = dict(values)
+    if values.get("segment") is not None:
+        values["segment"] = find_segment(values["segment"])
+    return values
+
+
 STEP = OpenApiParameter("step", str, description='Campaign step (default "main").')
 
 
 def campaign_queryset():
-    return Campaign.objects.prefetch_related(
+    return Campaign.objects.select_related("segment").prefetch_related(
         Prefetch("messages", queryset=Message.objects.select_related("email", "sms", "push"))
     )
 
@@ -71,7 +81,7 @@ class CampaignViewSet(
         data = s.CampaignInput(data=request.data)
         data.is_valid(raise_exception=True)
         campaign = editing.create_campaign(
-            **data.validated_data,
+            **with_segment(data.validated_data),
             created_by=request.user if request.user.is_authenticated else None,
         )
         return self.render(campaign, status.HTTP_201_CREATED)
@@ -80,7 +90,9 @@ class CampaignViewSet(
     def partial_update(self, request, public_id=None):
         data = s.CampaignInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        campaign = editing.update_campaign(campaign=self.get_object(), **data.validated_data)
+        campaign = editing.update_campaign(
+            campaign=self.get_object(), **with_segment(data.validated_data)
+        )
         return self.render(campaign)
 
     @extend_schema(responses={204: None})

@@ -37,6 +37,7 @@ CAMPAIGN_FIELDS = (
     "goal",
     "transactional",
     "holdout_percent",
+    "segment",
 )
 
 VARIANTS = {
@@ -66,6 +67,7 @@ def create_campaign(
     goal: str = Campaign.Goal.CONVERSION,
     transactional: bool = False,
     holdout_percent: int = 0,
+    segment=None,
     created_by=None,
 ) -> Campaign:
     """A draft campaign with an empty main message."""
@@ -78,6 +80,7 @@ def create_campaign(
             goal=goal,
             transactional=transactional,
             holdout_percent=holdout_percent,
+            segment=segment,
             created_by=created_by if getattr(created_by, "pk", None) else None,
         )
         Message.objects.create(campaign=campaign)

@@ -217,12 +217,18 @@ def resolve_audience(
         return found
     if not all_with_consent:
         raise UnknownCustomers("Give customers or ask for all customers with consent.")
+    everyone = Customer.objects.all()
+    if campaign.segment_id is not None:
+        # The campaign's segment, compiled now; marketing still needs consent below.
+        from campaigns.segmentation.services import segment_customers
+
+        everyone = segment_customers(campaign.segment, policy=policy)
     if campaign.transactional:
-        return Customer.objects.all()
+        return everyone
     reachable = Q(pk__in=[])
     for channel in campaign.channels:
         reachable |= policy.consent_filter(channel)
-    return Customer.objects.filter(reachable)
+    return everyone.filter(reachable)
 
 
 def send_campaign(
@@ -236,8 +242,9 @@ def send_campaign(
     policy: audience.AudiencePolicy | None = None,
 ) -> SendResult:
     """Send a step now to a list of customers or to everyone with consent on one of the
-    campaign's channels. A cancelled campaign or a missing variant refuses and writes
-    nothing; customers already sent this step are not sent again."""
+    campaign's channels (within its segment, if it has one). A cancelled campaign or a
+    missing variant refuses and writes nothing; customers already sent this step are not
+    sent again."""
     now = now or timezone.now()
     policy = policy or audience.get_policy()
     message = message_for(campaign, step_key)

@@ -1,0 +1,1 @@
+"""Segments: rule trees compiled into one query, static lists loaded from CSV."""

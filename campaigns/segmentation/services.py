@@ -1,0 +1,118 @@
+"""Creating, editing, counting and listing segments.
+
+Rules kept here:
+- A dynamic segment's rules are valid when saved (a bad tree writes nothing and names
+  the path of what is wrong); a static segment has no rules, only members.
+- A segment's customers are one query: merged-away and erased customers never appear.
+- A segment a campaign targets cannot be deleted.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from campaigns import audience
+from campaigns.segment_models import Segment, everyone
+from campaigns.segmentation.errors import (
+    InvalidRules,
+    SegmentInUse,
+    SegmentNameTaken,
+    SegmentNotFound,
+)
+from campaigns.segmentation.rules import (
+    compile_rules,
+    live_customers,
+    segment_filter,
+    validate_rules,
+)
+
+EDITABLE = ("name", "description", "kind", "rules")
+
+
+def find_segment(public_id) -> Segment:
+    segment = Segment.objects.filter(public_id=public_id).first()
+    if segment is None:
+        raise SegmentNotFound(segment=str(public_id))
+    return segment
+
+
+def _check(*, kind: str, rules: Any, segment_id: int | None) -> Any:
+    if kind == Segment.Kind.STATIC:
+        if rules not in (None, everyone()):
+            raise InvalidRules("A static segment has members, not rules.", path="$")
+        return everyone()
+    rules = everyone() if rules is None else rules
+    validate_rules(rules, segment_id=segment_id)
+    return rules
+
+
+def create_segment(
+    *,
+    name: str,
+    kind: str = Segment.Kind.DYNAMIC,
+    rules: Any = None,
+    description: str = "",
+    created_by=None,
+) -> Segment:
+    """A segment with valid rules (dynamic) or an empty list (static)."""
+    rules = _check(kind=kind, rules=rules, segment_id=None)
+    try:
+        with transaction.atomic():
+            return Segment.objects.create(
+                name=name, kind=kind, rules=rules, description=description, created_by=created_by
+            )
+    except IntegrityError:
+        raise SegmentNameTaken(name=name) from None
+
+
+def update_segment(*, segment: Segment, **changes: Any) -> Segment:
+    """Change name, description or rules. Switching a static list to rules drops its
+    members; a dynamic segment cannot become a list while campaigns depend on its rules
+    changing shape unnoticed, so switching kinds is refused once campaigns target it."""
+    changes = {key: value for key, value in changes.items() if key in EDITABLE}
+    kind = changes.get("kind", segment.kind)
+    if kind != segment.kind and segment.campaigns.exists():
+        raise SegmentInUse("Campaigns target this segment; its kind cannot change.")
+    rules = changes.get("rules", segment.rules if kind == segment.kind else None)
+    changes["rules"] = _check(kind=kind, rules=rules, segment_id=segment.pk)
+    try:
+        with transaction.atomic():
+            for key, value in changes.items():
+                setattr(segment, key, value)
+            segment.save()
+            if kind == Segment.Kind.DYNAMIC:
+                segment.members.all().delete()
+    except IntegrityError:
+        raise SegmentNameTaken(name=changes.get("name")) from None
+    return segment
+
+
+def delete_segment(*, segment: Segment) -> None:
+    if segment.campaigns.exists():
+        raise SegmentInUse(campaigns=list(segment.campaigns.values_list("name", flat=True)[:20]))
+    with transaction.atomic():
+        segment.delete()
+
+
+def customers_matching(
+    rules: Any,
+    *,
+    now: datetime.datetime | None = None,
+    policy: audience.AudiencePolicy | None = None,
+) -> QuerySet:
+    """The customers an unsaved rule tree selects (validated first)."""
+    return live_customers().filter(compile_rules(rules, now=now, policy=policy))
+
+
+def segment_customers(
+    segment: Segment,
+    *,
+    now: datetime.datetime | None = None,
+    policy: audience.AudiencePolicy | None = None,
+) -> QuerySet:
+    """The segment's customers now: its rules compiled, or its list."""
+    return live_customers().filter(segment_filter(segment, now=now, policy=policy))
