@@ -567,39 +567,53 @@ def compile_rules(
         policy=policy or audience.get_policy(),
         segment_stack=(segment_id,) if segment_id else (),
     )
-    return _compile_group(tree, context)
+    return _as_q(_reduce(tree, context))
 
 
-def _compile_group(group: Group, context: Context) -> Q:
-    parts = [_compile(child, context) for child in group.children]
-    if group.kind == "all":
-        result = Q()
-        for part in parts:
-            result &= part
-    else:
-        result = NOBODY
-        for part in parts:
-            result = part if result is NOBODY else result | part
-    if group.negate:
-        # "Not everyone" is nobody; "not nobody" is everyone.
-        if not parts and group.kind == "all":
-            return NOBODY
-        if result is NOBODY:
-            return Q()
-        return ~result
+def _as_q(result: Q | bool) -> Q:
+    if result is True:
+        return Q()
+    if result is False:
+        return NOBODY
     return result
 
 
-def _compile(node: Group | Leaf, context: Context) -> Q:
+def _reduce(group: Group, context: Context) -> Q | bool:
+    """A group as a filter, or True/False when it holds for everyone or nobody (an empty
+    `all` is everyone, an empty `any` nobody), so negation and nesting stay exact."""
+    identity = group.kind == "all"  # all(): True, any(): False
+    parts: list[Q] = []
+    result: Q | bool = identity
+    for child in group.children:
+        part = _compile(child, context)
+        if part is (not identity):
+            result = not identity
+            parts = []
+            break
+        if part is identity:
+            continue
+        parts.append(part)
+    if parts:
+        result = parts[0]
+        for part in parts[1:]:
+            result = result & part if group.kind == "all" else result | part
+    return _negate(result) if group.negate else result
+
+
+def _compile(node: Group | Leaf, context: Context) -> Q | bool:
     if isinstance(node, Group):
-        return _compile_group(node, context)
+        return _reduce(node, context)
     spec = FIELDS[node.field]
     compile_leaf = _LEAVES[spec.type]
     if node.op == "not_within_last_days":
-        return ~compile_leaf(node, spec, "within_last_days", context)
+        return _negate(compile_leaf(node, spec, "within_last_days", context))
     if node.op in NEGATIVE_OPS:
-        return ~compile_leaf(node, spec, NEGATIVE_OPS[node.op], context)
+        return _negate(compile_leaf(node, spec, NEGATIVE_OPS[node.op], context))
     return compile_leaf(node, spec, node.op, context)
+
+
+def _negate(result: Q | bool) -> Q | bool:
+    return (not result) if isinstance(result, bool) else ~result
 
 
 def _since(leaf: Leaf, context: Context) -> datetime.datetime | None:
@@ -804,16 +818,18 @@ def _event(leaf: Leaf, spec: FieldSpec, op: str, context: Context) -> Q:
         from campaigns.segment_models import Segment
 
         segment = Segment.objects.get(pk=leaf.ids[0])
-        return segment_filter(
+        return _segment_condition(
             segment,
-            now=context.now,
-            policy=context.policy,
-            stack=(*context.segment_stack, segment.pk),
+            Context(
+                now=context.now,
+                policy=context.policy,
+                segment_stack=(*context.segment_stack, segment.pk),
+            ),
         )
     raise AssertionError(name)  # pragma: no cover
 
 
-_LEAVES: dict[str, Callable[[Leaf, FieldSpec, str, Context], Q]] = {
+_LEAVES: dict[str, Callable[[Leaf, FieldSpec, str, Context], Q | bool]] = {
     "number": _number,
     "choice": _choice,
     "text": _choice,
@@ -836,16 +852,20 @@ def segment_filter(
     *,
     now: datetime.datetime | None = None,
     policy: audience.AudiencePolicy | None = None,
-    stack: tuple[int, ...] | None = None,
 ) -> Q:
     """The filter for a saved segment: its rules, or membership of its list."""
+    context = Context(
+        now=now or timezone.now(),
+        policy=policy or audience.get_policy(),
+        segment_stack=(segment.pk,),
+    )
+    return _as_q(_segment_condition(segment, context))
+
+
+def _segment_condition(segment, context: Context) -> Q | bool:
     from campaigns.segment_models import Segment, SegmentMember
 
     if segment.kind == Segment.Kind.STATIC:
         return Q(Exists(SegmentMember.objects.filter(segment=segment, customer=OuterRef("pk"))))
-    stack = stack if stack is not None else (segment.pk,)
-    tree = _Checker(segment_stack=stack).group(segment.rules, "", 0)
-    context = Context(
-        now=now or timezone.now(), policy=policy or audience.get_policy(), segment_stack=stack
-    )
-    return _compile_group(tree, context)
+    tree = _Checker(segment_stack=context.segment_stack).group(segment.rules, "", 0)
+    return _reduce(tree, context)
