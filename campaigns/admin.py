@@ -330,3 +330,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The segment builder lives in its own module; imported here so it registers.
+from campaigns import segment_admin  # noqa: E402, F401

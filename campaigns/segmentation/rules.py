@@ -425,15 +425,15 @@ class _Checker:
     def strings(self, value: Any, path: str, *, many: bool) -> list[str]:
         if many:
             if not isinstance(value, list) or not value:
-                raise self.fail(path, "A non-empty list.")
+                raise self.fail(path, "Choose at least one value.")
             if len(value) > 500:
                 raise self.fail(path, "At most 500 values.")
             for index, item in enumerate(value):
                 if not isinstance(item, str) or not item.strip():
-                    raise self.fail(f"{path}[{index}]", "A non-empty text.")
+                    raise self.fail(f"{path}[{index}]", "Enter a value.")
             return [item.strip() for item in value]
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(path, "A non-empty text.")
+            raise self.fail(path, "Enter a value.")
         return [value.strip()]
 
     def references(self, spec: FieldSpec, values: Any, path: str) -> list[int]:

@@ -103,9 +103,13 @@ def customers_matching(
     *,
     now: datetime.datetime | None = None,
     policy: audience.AudiencePolicy | None = None,
+    segment_id: int | None = None,
 ) -> QuerySet:
-    """The customers an unsaved rule tree selects (validated first)."""
-    return live_customers().filter(compile_rules(rules, now=now, policy=policy))
+    """The customers an unsaved rule tree selects (validated first). `segment_id`: the
+    segment being edited, which its own rules may not include."""
+    return live_customers().filter(
+        compile_rules(rules, now=now, policy=policy, segment_id=segment_id)
+    )
 
 
 def segment_customers(
