@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.segment_models import Segment
+from campaigns.segmentation.services import create_segment
 from omni.models import Role
 from orders.models import Order
 from tests.campaigns import segment_factories as shop
@@ -99,3 +100,45 @@ def test_a_bad_value_is_shown_on_its_rule_and_the_count_waits(browser_page, shop
     page.wait_for_selector(".seg-rule.seg-invalid")
     assert "at all[0].value" in page.inner_text("#segment-error")
     page.omni_screenshot("segment-builder-error")
+
+
+def test_a_marketer_previews_a_list_fixes_it_and_loads_it(browser_page, shoppers):
+    make_staff("marta", Role.MARKETER)
+    guests = create_segment(name="Launch party guests", kind=Segment.Kind.STATIC)
+    ana, bruno = shoppers[0], shoppers[1]
+    page = browser_page
+    log_in(page, "marta")
+    page.goto(f"/admin/campaigns/segment/{guests.pk}/change/")
+    page.get_by_role("link", name="Upload a CSV list").click()
+
+    bad = f"customer_id,note\n{ana.public_id},VIP\nnot-an-id,typo\n{bruno.public_id},\n"
+    page.set_input_files(
+        "#id_file", files=[{"name": "guests.csv", "mimeType": "text/csv", "buffer": bad.encode()}]
+    )
+    page.get_by_role("button", name="Preview").click()
+    errors = page.inner_text("#upload-errors")
+    assert "3\tcustomer_id\tnot a customer ID" in errors
+    assert page.get_by_role("button", name="Load 2 customers").count() == 0
+    page.omni_screenshot("segment-list-upload-errors")
+    assert guests.members.count() == 0
+
+    page.get_by_role("link", name="Choose another file").click()
+    good = f"customer_id\n{ana.public_id}\n{bruno.public_id}\n"
+    page.set_input_files(
+        "#id_file", files=[{"name": "guests.csv", "mimeType": "text/csv", "buffer": good.encode()}]
+    )
+    page.get_by_role("button", name="Preview").click()
+    page.omni_screenshot("segment-list-upload-preview")
+    page.get_by_role("button", name="Load 2 customers").click()
+    page.wait_for_url(f"**/admin/campaigns/segment/{guests.pk}/change/")
+    assert "2 customers loaded" in page.inner_text(".messagelist")
+    assert set(guests.members.values_list("customer", flat=True)) == {ana.pk, bruno.pk}
+
+
+def test_store_staff_cannot_count_segments(client, shoppers, lisbon):
+    associate = make_staff("rui", Role.STORE_ASSOCIATE, [lisbon])
+    client.force_login(associate)
+    response = client.post(
+        "/admin/campaigns/segment/count/", {"rules": {"all": []}}, content_type="application/json"
+    )
+    assert response.status_code in (302, 403)
