@@ -18,3 +18,18 @@ def test_the_demo_campaign_is_seeded_once_with_a_variant_per_channel():
     assert message.email.subject
     assert message.sms.text
     assert message.push.title
+
+
+def test_demo_segments_are_seeded_once_and_count(db):
+    from campaigns.segment_models import Segment
+    from campaigns.segmentation.services import segment_customers
+    from inventory.models import Category
+
+    Category.objects.create(name="Footwear", slug="footwear")
+    seed.seed(stdout=io.StringIO())
+    seed.seed(stdout=io.StringIO())
+
+    assert Segment.objects.count() == 5
+    assert Segment.objects.filter(kind="static").count() == 1
+    for segment in Segment.objects.all():
+        assert segment_customers(segment).count() == 0
