@@ -64,6 +64,7 @@ class CampaignForm(forms.ModelForm):
         model = Campaign
         fields = [
             "name",
+            "segment",
             "kind",
             "goal",
             "channel_strategy",
@@ -127,6 +128,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 {
                     "fields": [
                         "name",
+                        "segment",
                         ("kind", "goal"),
                         ("channel_strategy", "channels"),
                         ("transactional", "holdout_percent"),

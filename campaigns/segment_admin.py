@@ -47,6 +47,13 @@ class SegmentForm(forms.ModelForm):
         cleaned = super().clean()
         kind = cleaned.get("kind")
         rules = cleaned.get("rules")
+        if (
+            self.instance.pk
+            and kind
+            and kind != self.instance.kind
+            and self.instance.campaigns.exists()
+        ):
+            self.add_error("kind", "Campaigns target this segment; its kind cannot change.")
         if kind == Segment.Kind.STATIC:
             cleaned["rules"] = {"all": []}
         elif "rules" not in self.errors:

@@ -70,9 +70,9 @@ def create_segment(
 
 
 def update_segment(*, segment: Segment, **changes: Any) -> Segment:
-    """Change name, description or rules. Switching a static list to rules drops its
-    members; a dynamic segment cannot become a list while campaigns depend on its rules
-    changing shape unnoticed, so switching kinds is refused once campaigns target it."""
+    """Change name, description, kind or rules. A segment that campaigns target keeps
+    its kind (their audience would change under them); a list switched to rules drops
+    its members."""
     changes = {key: value for key, value in changes.items() if key in EDITABLE}
     kind = changes.get("kind", segment.kind)
     if kind != segment.kind and segment.campaigns.exists():
