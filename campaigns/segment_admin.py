@@ -117,8 +117,9 @@ class SegmentAdmin(admin.ModelAdmin):
         return has_scope(request.user, "campaigns:write")
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        # A segment something depends on (a campaign, another segment) is not deleted.
         return has_scope(request.user, "campaigns:write") and not (
-            obj is not None and obj.campaigns.exists()
+            obj is not None and (obj.campaigns.exists() or segments.including_segments(obj))
         )
 
     # --- Pages --------------------------------------------------------------------------

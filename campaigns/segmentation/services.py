@@ -13,7 +13,8 @@ import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
 from campaigns import audience
 from campaigns.segment_models import Segment, everyone
@@ -91,9 +92,26 @@ def update_segment(*, segment: Segment, **changes: Any) -> Segment:
     return segment
 
 
+def including_segments(segment: Segment) -> list[str]:
+    """Names of the segments whose rules include this one (`in_segment`)."""
+    return list(
+        Segment.objects.exclude(pk=segment.pk)
+        .annotate(text=Cast("rules", TextField()))
+        .filter(text__contains=str(segment.public_id))
+        .values_list("name", flat=True)[:20]
+    )
+
+
 def delete_segment(*, segment: Segment) -> None:
+    """Delete a segment nothing depends on: no campaign targets it, no segment includes
+    it."""
     if segment.campaigns.exists():
         raise SegmentInUse(campaigns=list(segment.campaigns.values_list("name", flat=True)[:20]))
+    including = including_segments(segment)
+    if including:
+        raise SegmentInUse(
+            "Other segments include this one; change them first.", segments=including
+        )
     with transaction.atomic():
         segment.delete()
 

@@ -251,6 +251,9 @@ def test_a_segment_can_include_another_but_never_itself(shoppers):
             rules={"all": [{"field": "in_segment", "op": "has", "value": str(either.public_id)}]},
         )
     assert refused.value.details["path"] == "all[0].value"
+    with pytest.raises(SegmentInUse) as in_use:
+        delete_segment(segment=vip)
+    assert in_use.value.details["segments"] == ["VIP or Spain"]
 
 
 def test_a_campaign_for_a_segment_reaches_only_its_customers_with_consent(db):
