@@ -122,6 +122,13 @@ class SegmentAdmin(admin.ModelAdmin):
             obj is not None and (obj.campaigns.exists() or segments.including_segments(obj))
         )
 
+    def get_actions(self, request):
+        # Deleting goes through the service, one segment at a time, so nothing another
+        # segment or a campaign depends on is removed in bulk.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     # --- Pages --------------------------------------------------------------------------
 
     def get_fieldsets(self, request, obj=None):
