@@ -19,7 +19,7 @@ from campaigns.segmentation.services import (
 )
 from campaigns.services.sending import send_campaign
 from customers.models import Identity
-from customers.services.merge import merge_customers
+from customers.services.merge import merge_customers, unmerge_customers
 from tests.campaigns import segment_factories as shop
 from tests.campaigns.factories import (
     CustomerFactory,
@@ -226,6 +226,19 @@ def test_a_static_list_follows_its_customer_through_a_merge(db):
     ana, ana_twin = CustomerFactory(first_name="Ana"), CustomerFactory(first_name="Ana2")
     vip = create_segment(name="VIP list", kind=Segment.Kind.STATIC)
     SegmentMember.objects.create(segment=vip, customer=ana_twin)
+
+    merge = merge_customers(survivor=ana, merged=ana_twin)
+
+    assert list(segment_customers(vip)) == [ana]
+    unmerge_customers(merge=merge)
+    assert list(segment_customers(vip)) == [ana_twin]
+
+
+def test_a_list_holding_both_records_keeps_one_live_member_after_a_merge(db):
+    ana, ana_twin = CustomerFactory(first_name="Ana"), CustomerFactory(first_name="Ana2")
+    vip = create_segment(name="VIP list", kind=Segment.Kind.STATIC)
+    for person in (ana, ana_twin):
+        SegmentMember.objects.create(segment=vip, customer=person)
 
     merge_customers(survivor=ana, merged=ana_twin)
 
