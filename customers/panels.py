@@ -4,6 +4,7 @@ and the consent history on the timeline."""
 from customers import hooks
 from customers.models import CaseStatus, CustomerMetrics, LoyaltyAccount, SupportCase, TimelineEntry
 from customers.services.timeline import add_timeline_entry
+from omni import audit
 
 PANELS = "admin/customers/panels/"
 
@@ -29,6 +30,10 @@ def _timeline(customer, request) -> dict:
     return {"entries": list(entries.order_by("-occurred_at", "-id")[:15])}
 
 
+def _audit(customer, request) -> dict:
+    return audit.trail(customer=customer)
+
+
 def consent_on_timeline(event) -> None:
     add_timeline_entry(
         customer=event.customer,
@@ -52,5 +57,12 @@ hooks.register_360_panel(
 hooks.register_360_panel("cases", PANELS + "cases.html", _cases, title="Support cases", order=50)
 hooks.register_360_panel(
     "timeline", PANELS + "timeline.html", _timeline, title="Timeline", order=90
+)
+hooks.register_360_panel(
+    "audit",
+    "admin/omni/audit_trail.html",
+    _audit,
+    title="Changes by staff and integrations",
+    order=95,
 )
 hooks.register_consent_listener("timeline", consent_on_timeline)

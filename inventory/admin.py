@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import Count, Q, Sum
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -28,6 +29,7 @@ from inventory.models import (
 )
 from inventory.services import transfers
 from inventory.services.ledger import Actor
+from omni import audit
 from omni.admin import LocationScopedAdminMixin
 from omni.auth import has_scope, visible_location_ids
 from omni.errors import DomainError
@@ -170,13 +172,14 @@ class SkuAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
     list_filter = ["is_active", "product__category", "product__brand", "currency"]
     search_fields = ["=code", "=barcode", "name", "product__name"]
     autocomplete_fields = ["product"]
-    readonly_fields = ["stock_here_and_nearby"]
+    readonly_fields = ["stock_here_and_nearby", "recent_changes"]
     change_list_template = "admin/inventory/sku/change_list.html"
     fieldsets = [
         (None, {"fields": ["product", ("code", "barcode"), "name"]}),
         ("Stock", {"fields": ["stock_here_and_nearby"]}),
         ("Price", {"fields": [("price", "currency"), "cost"]}),
         ("Variant", {"fields": ["attributes", "is_active"], "classes": ["collapse"]}),
+        ("Changes by staff and integrations", {"fields": ["recent_changes"]}),
     ]
 
     def get_queryset(self, request):
@@ -204,6 +207,12 @@ class SkuAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
     @admin.display(description="On hand (all places)", ordering="on_hand_sum")
     def on_hand_total(self, sku) -> int:
         return sku.on_hand_sum or 0
+
+    @admin.display(description="Audit trail")
+    def recent_changes(self, sku) -> str:
+        if sku.pk is None:
+            return "—"
+        return render_to_string("admin/omni/audit_trail.html", audit.trail(sku=sku))
 
     @admin.display(description="Stock here and nearby")
     def stock_here_and_nearby(self, sku) -> str:

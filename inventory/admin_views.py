@@ -24,6 +24,7 @@ from inventory.services.csv_exchange import (
     import_catalog_csv,
 )
 from inventory.services.ledger import Actor
+from omni import audit
 from omni.auth import has_scope, visible_location_ids
 from omni.errors import DomainError
 
@@ -85,6 +86,7 @@ def stock_lookup_view(request, *, admin_site):
             history_url=reverse("admin:inventory_stockmovement_changelist")
             + f"?sku__id__exact={sku.pk}",
             change_url=reverse("admin:inventory_sku_change", args=[sku.pk]),
+            **audit.trail(sku=sku, limit=5),
         )
     return TemplateResponse(request, "admin/inventory/stock_lookup.html", context)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.html import format_html
 
 from omni import services
-from omni.auth import visible_location_ids
-from omni.models import ApiToken, IdempotencyRecord, Scope, StaffAccess
+from omni.auth import roles_of, visible_location_ids
+from omni.models import ApiToken, AuditEntry, IdempotencyRecord, Role, Scope, StaffAccess
 
 admin.site.site_header = "Omni"
 admin.site.site_title = "Omni back office"
@@ -101,3 +104,83 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+AUDIT_READERS = frozenset({Role.ADMINISTRATOR, Role.STORE_MANAGER})
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
+    """The audit log, read-only. Administrators see everything; store managers see the
+    changes made at their stores."""
+
+    list_display = [
+        "occurred_at",
+        "actor_label",
+        "action",
+        "object_label",
+        "changed_fields",
+        "ip_address",
+    ]
+    list_filter = [
+        "actor_kind",
+        "action",
+        "object_type",
+        ("occurred_at", admin.DateFieldListFilter),
+    ]
+    search_fields = [
+        "actor_label",
+        "action",
+        "object_label",
+        "=object_id",
+        "=request_id",
+        "=ip_address",
+        "customer__public_id",
+        "=sku__code",
+    ]
+    date_hierarchy = "occurred_at"
+    list_per_page = 100
+    show_full_result_count = False
+    fields = [
+        "occurred_at",
+        ("actor_kind", "actor_label"),
+        ("ip_address", "request_id"),
+        "user_agent",
+        "action",
+        ("object_type", "object_id", "object_label"),
+        ("customer", "sku", "location"),
+        "before_pretty",
+        "after_pretty",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [
+            name for item in self.fields for name in (item if isinstance(item, tuple) else (item,))
+        ]
+
+    def has_module_permission(self, request) -> bool:
+        return bool(roles_of(request.user) & AUDIT_READERS)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Changed")
+    def changed_fields(self, entry: AuditEntry) -> str:
+        return ", ".join(sorted(entry.before.keys() | entry.after.keys())) or "—"
+
+    @admin.display(description="Before")
+    def before_pretty(self, entry: AuditEntry) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(entry.before, indent=2, sort_keys=True))
+
+    @admin.display(description="After")
+    def after_pretty(self, entry: AuditEntry) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(entry.after, indent=2, sort_keys=True))

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
+from omni import audit
 from omni.models import TOKEN_PREFIX, ApiToken, Role, Scope
 
 ALL_SCOPES = frozenset(Scope.values)
@@ -116,6 +117,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        audit.bind_token(request, token)
         return TokenUser(token), token
 
     def authenticate_header(self, request) -> str:

@@ -5,6 +5,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Scope(models.TextChoices):
@@ -126,3 +127,114 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key}"
+
+
+class AuditQuerySet(models.QuerySet):
+    """Audit rows are written once: bulk updates and deletes are refused here too."""
+
+    def update(self, **kwargs):
+        raise AuditEntryImmutable
+
+    def delete(self):
+        raise AuditEntryImmutable
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditEntryImmutable
+
+
+class AuditEntryImmutable(Exception):
+    """Raised on any attempt to change or delete an audit row (also refused by PostgreSQL)."""
+
+    def __init__(self) -> None:
+        super().__init__("Audit entries are append-only: they cannot be changed or deleted.")
+
+
+class AuditEntry(models.Model):
+    """One change made by staff or an API token: who, when, from where, and what changed.
+
+    Append-only: the model refuses to save an existing row or delete one, and a database
+    trigger refuses UPDATE and DELETE, so not even raw SQL rewrites history. References to
+    users, tokens, customers, SKUs and locations are kept without database constraints so
+    that deleting (or erasing) those never has to touch the trail.
+    """
+
+    class ActorKind(models.TextChoices):
+        STAFF = "staff", "Staff user"
+        TOKEN = "token", "API token"
+        SYSTEM = "system", "System"
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
+    actor_label = models.CharField(max_length=200, help_text="e.g. 'ana' or 'token:Web shop'")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    token = models.ForeignKey(
+        ApiToken,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    action = models.CharField(max_length=64, db_index=True, help_text="e.g. stock.adjusted")
+    object_type = models.CharField(max_length=64, db_index=True, help_text="app_label.model")
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    sku = models.ForeignKey(
+        "inventory.Sku",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["customer", "-occurred_at"], name="audit_customer"),
+            models.Index(fields=["sku", "-occurred_at"], name="audit_sku"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditEntryImmutable
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditEntryImmutable

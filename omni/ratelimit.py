@@ -6,10 +6,13 @@ requests slip through; `cache.incr` is one atomic Redis command.
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.shortcuts import render
+from django.urls import reverse
 from rest_framework.throttling import BaseThrottle
 
 from omni.auth import TokenUser
@@ -62,3 +65,34 @@ class PrincipalRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self._wait
+
+
+class LoginRateLimitMiddleware:
+    """At most `OMNI_LOGIN_RATE_LIMIT` login attempts per address per minute, whatever the
+    usernames tried (django-axes locks one username at one address after a few failures;
+    this stops one address from spraying many usernames)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self._login_path = None
+
+    def login_path(self) -> str:
+        if self._login_path is None:
+            self._login_path = reverse("admin:login")
+        return self._login_path
+
+    def __call__(self, request):
+        if request.method == "POST" and request.path == self.login_path():
+            from omni.audit import client_ip
+
+            wait = hit(f"login-ip:{client_ip(request)}", settings.OMNI_LOGIN_RATE_LIMIT)
+            if wait is not None:
+                response = render(
+                    request,
+                    "admin/login_rate_limited.html",
+                    {"wait_seconds": max(1, math.ceil(wait))},
+                    status=429,
+                )
+                response["Retry-After"] = str(max(1, math.ceil(wait)))
+                return response
+        return self.get_response(request)

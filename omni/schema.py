@@ -77,6 +77,20 @@ def add_error_responses(result, generator, request, public):
 
 
 class OmniAutoSchema(AutoSchema):
+    def _conditional_parameters(self, named: set) -> list:
+        """`ETag` / `If-Match` / `If-None-Match` on views of records with optimistic
+        concurrency (`omni.concurrency.ConditionalUpdateMixin`)."""
+        from omni import concurrency
+
+        if not isinstance(self.view, concurrency.ConditionalUpdateMixin) or "ETag" in named:
+            return []
+        request = type("Probe", (), {"method": self.method.upper()})()
+        if self.view._is_record_read(request):
+            return [concurrency.ETAG_RESPONSE_HEADER, concurrency.IF_NONE_MATCH_HEADER]
+        if self.view._writes_record(request):
+            return [concurrency.ETAG_RESPONSE_HEADER, concurrency.IF_MATCH_HEADER]
+        return []
+
     """Documents the `Idempotency-Key` header on every write decorated with
     `omni.idempotency.idempotent`, required or optional as the decorator says."""
 
@@ -88,6 +102,7 @@ class OmniAutoSchema(AutoSchema):
         flags = (getattr(handler, "idempotency_required", None) for handler in handlers)
         required = next((flag for flag in flags if flag is not None), None)
         named = {getattr(p, "name", None) for p in parameters}
+        parameters = [*parameters, *self._conditional_parameters(named)]
         if required is None or "Idempotency-Key" in named:
             return parameters
         return [

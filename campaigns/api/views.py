@@ -16,6 +16,7 @@ from campaigns.api.filters import CampaignFilter, DeliveryFilter
 from campaigns.models import Campaign, Delivery, Message
 from campaigns.services import editing, events, messages, sending
 from customers.models import Customer
+from omni.concurrency import ConditionalUpdateMixin
 from omni.errors import NotFound
 from omni.idempotency import idempotent
 
@@ -59,10 +60,12 @@ def campaign_queryset():
 
 @extend_schema(tags=["campaigns"])
 class CampaignViewSet(
+    ConditionalUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    etag_actions = ("retrieve", "message")
     scope = "campaigns"
     serializer_class = s.CampaignOutput
     filterset_class = CampaignFilter

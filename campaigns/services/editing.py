@@ -28,6 +28,7 @@ from campaigns.models import (
     SmsVariant,
 )
 from campaigns.rendering import InvalidTemplate, compile_template
+from omni import audit
 
 CAMPAIGN_FIELDS = (
     "name",
@@ -84,6 +85,7 @@ def create_campaign(
             created_by=created_by if getattr(created_by, "pk", None) else None,
         )
         Message.objects.create(campaign=campaign)
+        audit.record("campaign.created", campaign, after={"name": name, "channels": channels})
     return campaign
 
 
@@ -97,9 +99,13 @@ def update_campaign(*, campaign: Campaign, **changes: Any) -> Campaign:
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status == Campaign.Status.CANCELLED:
             raise CampaignClosed(status=campaign.status)
+        before = audit.snapshot(campaign, changes)
         for name, value in changes.items():
             setattr(campaign, name, value)
         campaign.save()
+        audit.record(
+            "campaign.updated", campaign, before=before, after=audit.snapshot(campaign, changes)
+        )
     return campaign
 
 
@@ -147,6 +153,7 @@ def set_message(
             else:
                 model.objects.update_or_create(message=message, defaults=data)
         message.save(update_fields=["updated_at"])
+        audit.record("campaign.message_set", locked, after={"step": step_key, "variants": cleaned})
     return message
 
 
@@ -160,6 +167,7 @@ def cancel_campaign(*, campaign: Campaign, now=None) -> Campaign:
         campaign.refresh_from_db()
         if campaign.status != Campaign.Status.CANCELLED:
             raise CampaignClosed("A sent campaign cannot be cancelled.", status=campaign.status)
+        audit.record("campaign.cancelled", campaign, after={"status": campaign.status})
         Delivery.objects.filter(
             campaign=campaign, state__in=[Delivery.State.QUEUED, Delivery.State.DEFERRED]
         ).update(
@@ -175,3 +183,6 @@ def delete_campaign(*, campaign: Campaign) -> None:
     deleted, _ = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.DRAFT).delete()
     if not deleted:
         raise CampaignClosed("Only draft campaigns can be deleted.", status=campaign.status)
+    audit.record(
+        "campaign.deleted", campaign, before={"status": campaign.status, "name": campaign.name}
+    )

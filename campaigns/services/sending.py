@@ -36,6 +36,7 @@ from campaigns.rendering import InvalidTemplate
 from campaigns.services.messages import build_outgoing, check_variants, message_for, variant_of
 from campaigns.services.rules import DEFER, SKIP, plan_delivery
 from customers.models import Customer
+from omni import audit
 
 # Advisory lock namespaces, one per channel: (namespace, customer id) serialises the cap
 # check of one customer on one channel across workers. Arbitrary but fixed numbers.
@@ -271,6 +272,14 @@ def send_campaign(
             policy=policy,
         )
         result.batches = enqueue_queued(campaign=campaign, step_key=step_key)
+        audit.record(
+            "campaign.sent",
+            campaign,
+            after={
+                "step": step_key,
+                "audience": "all_with_consent" if all_with_consent else len(customer_ids or []),
+            },
+        )
     campaign.refresh_from_db()
     return result
 

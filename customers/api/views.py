@@ -29,6 +29,7 @@ from customers.services.identity import (
 )
 from customers.services.merge import merge_customers, unmerge_customers
 from omni.auth import TokenUser
+from omni.concurrency import ConditionalUpdateMixin
 from omni.idempotency import idempotent
 
 ERRORS = {
@@ -68,6 +69,7 @@ class CustomerScoped(GenericAPIView):
 
 @extend_schema(tags=["customers"])
 class CustomerViewSet(
+    ConditionalUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -266,7 +268,7 @@ class ConsentView(CustomerScoped):
 
 
 @extend_schema(tags=["customers"])
-class PreferencesView(CustomerScoped):
+class PreferencesView(ConditionalUpdateMixin, CustomerScoped):
     """Contact preferences (defaults until the customer gives some)."""
 
     @extend_schema(responses={200: s.PreferencesOutput, 404: ERRORS[404]})

@@ -37,6 +37,7 @@ from customers.services.identity import (
     normalise_phone,
     resolve_customer,
 )
+from omni import audit
 from omni.errors import BadRequest
 
 UNSUBSCRIBE_SALT = "customers.unsubscribe"
@@ -54,6 +55,11 @@ def check_status(status: str) -> str:
     if status not in ConsentStatus.values:
         raise BadRequest("Unknown consent status.", status=status, known=ConsentStatus.values)
     return status
+
+
+def current_status(customer: Customer, channel: str) -> str | None:
+    state = ConsentState.objects.filter(customer=customer, channel=channel).first()
+    return state.status if state else None
 
 
 def _upsert_state(event: ConsentEvent) -> None:
@@ -91,6 +97,7 @@ def record_consent(
         # Locked so a concurrent merge cannot leave this choice behind on the merged-away
         # customer: an opt-out must follow the person.
         customer = lock_live_customer(customer)
+        before = {"status": current_status(customer, channel)}
         event = ConsentEvent.objects.create(
             customer=customer,
             channel=channel,
@@ -106,6 +113,14 @@ def record_consent(
             ip_address=ip_address,
         )
         _upsert_state(event)
+        audit.record(
+            "consent.recorded",
+            event,
+            actor=audit.by(staff, token),
+            before=before,
+            after={"status": current_status(customer, channel), "channel": channel, "form": form},
+            customer=customer,
+        )
         for listener in hooks.consent_listeners():
             listener(event)
     return event

@@ -38,6 +38,7 @@ from customers.errors import (
     ResolveContention,
 )
 from customers.models import Customer, DuplicateSuggestion, Identity
+from omni import audit
 from omni.errors import BadRequest
 
 Kind = Identity.Kind
@@ -68,6 +69,10 @@ PROFILE_FIELDS = (
     "country",
     "preferred_store",
 )
+
+# Recorded in the audit log as changed, without their values (an erasure must not leave
+# them behind in the trail).
+PERSONAL_FIELDS = frozenset({"first_name", "last_name", "birth_date", "gender", "city", "postcode"})
 
 _CARD = re.compile(r"^[A-Z0-9]{4,64}$")
 _NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -458,9 +463,18 @@ def update_profile(*, customer: Customer, **changes: Any) -> Customer:
         customer = lock_live_customer(customer)
         if customer.erased_at is not None:
             raise CustomerErased(customer=str(customer.public_id))
+        before = audit.snapshot(customer, changes)
         for name, value in changes.items():
             setattr(customer, name, value)
         customer.save(update_fields=[*changes, "updated_at"])
+        audit.record(
+            "customer.profile_updated",
+            customer,
+            before=before,
+            after=audit.snapshot(customer, changes),
+            customer=customer,
+            redact=PERSONAL_FIELDS,
+        )
     return customer
 
 

@@ -36,6 +36,7 @@ from customers.models import (
 )
 from customers.services.consent import current_consent, rebuild_consent_state
 from customers.services.identity import PROFILE_FIELDS
+from omni import audit
 
 _RESTRICTIVENESS = {ConsentStatus.WITHDRAWN: 2, ConsentStatus.GRANTED: 1, None: 0}
 
@@ -93,6 +94,14 @@ def merge_customers(
         DuplicateSuggestion.objects.filter(
             first_id=low, second_id=high, status=DuplicateSuggestion.Status.OPEN
         ).update(status=DuplicateSuggestion.Status.MERGED)
+        audit.record(
+            "customer.merged",
+            merged,
+            actor=audit.by(user, token),
+            before={"merged_into": None},
+            after={"merged_into": survivor.pk, "merge": record.pk, "reason": reason, "rule": rule},
+            customer=survivor,
+        )
     return record
 
 
@@ -132,6 +141,14 @@ def unmerge_customers(
             status=DuplicateSuggestion.Status.DISMISSED
         )
         merge.refresh_from_db()
+        audit.record(
+            "customer.unmerged",
+            merged,
+            actor=audit.by(user, token),
+            before={"merged_into": survivor.pk},
+            after={"merged_into": None, "merge": merge.pk, "reason": reason},
+            customer=survivor,
+        )
     return merge
 
 

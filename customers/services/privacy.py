@@ -34,6 +34,7 @@ from customers.models import (
 from customers.services.consent import current_consent, record_consent
 from customers.services.identity import follow_merges
 from customers.services.profile import preferences_of
+from omni import audit
 
 
 def _iso(value):
@@ -139,6 +140,13 @@ def export_customer(*, customer: Customer, user=None, token=None, reason: str = 
             requested_by_token=token,
             details={"sections": sorted(document)},
         )
+        audit.record(
+            "customer.exported",
+            customer,
+            actor=audit.by(user, token),
+            after={"sections": sorted(document)},
+            customer=customer,
+        )
     document["exported_at"] = timezone.now().isoformat()
     return document
 
@@ -205,6 +213,14 @@ def erase_customer(*, customer: Customer, user=None, token=None, reason: str = "
             requested_by=user if getattr(user, "pk", None) else None,
             requested_by_token=token,
             details=counts,
+        )
+        audit.record(
+            "customer.erased",
+            customer,
+            actor=audit.by(user, token),
+            before={"erased_at": None},
+            after={"erased_at": now, **counts},
+            customer=customer,
         )
         customer.refresh_from_db()
     return customer

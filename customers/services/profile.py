@@ -16,6 +16,7 @@ from django.db import transaction
 
 from customers.models import Address, Customer, Preferences
 from customers.services.identity import follow_merges, lock_live_customer, normalise_phone
+from omni import audit
 from omni.errors import BadRequest
 
 PREFERENCE_FIELDS = (
@@ -54,9 +55,17 @@ def update_preferences(*, customer: Customer, **changes: Any) -> Preferences:
     with transaction.atomic():
         customer = lock_live_customer(customer)
         preferences, _ = Preferences.objects.get_or_create(customer=customer)
+        before = audit.snapshot(preferences, changes)
         for name, value in changes.items():
             setattr(preferences, name, value)
         preferences.save()
+        audit.record(
+            "customer.preferences_updated",
+            customer,
+            before=before,
+            after=audit.snapshot(preferences, changes),
+            customer=customer,
+        )
     return preferences
 
 

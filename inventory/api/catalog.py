@@ -13,6 +13,7 @@ from rest_framework.routers import SimpleRouter
 from inventory.api.permissions import CatalogAccess
 from inventory.models import Brand, Category, Location, Product, Sku
 from inventory.services import catalog
+from omni.concurrency import ConditionalUpdateMixin
 from omni.idempotency import idempotent
 
 # --- serializers ---------------------------------------------------------------------------
@@ -183,7 +184,7 @@ class _CatalogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(self.get_serializer(instance).data, status=status_code)
 
 
-class LocationViewSet(_CatalogViewSet):
+class LocationViewSet(ConditionalUpdateMixin, _CatalogViewSet):
     """Stores, warehouses and dark stores with their address, hours and flags."""
 
     queryset = Location.objects.all().order_by("code")
@@ -233,7 +234,7 @@ class BrandViewSet(_CatalogViewSet):
         return self._respond(catalog.create_brand(**data.validated_data), 201)
 
 
-class ProductViewSet(_CatalogViewSet):
+class ProductViewSet(ConditionalUpdateMixin, _CatalogViewSet):
     """Products with their SKUs."""
 
     queryset = (
@@ -261,7 +262,7 @@ class ProductViewSet(_CatalogViewSet):
         return self._respond(catalog.update_product(product=product, **changes))
 
 
-class SkuViewSet(_CatalogViewSet):
+class SkuViewSet(ConditionalUpdateMixin, _CatalogViewSet):
     """Sellable variants. Look one up by code (`/skus/{code}/`) or barcode (`?barcode=`)."""
 
     queryset = Sku.objects.select_related("product").order_by("code")

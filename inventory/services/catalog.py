@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from inventory.models import Brand, Category, Location, Product, Sku
+from omni import audit
 from omni.errors import BadRequest, Conflict
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -157,10 +158,19 @@ def update_location(*, location: Location, **changes: Any) -> Location:
     unknown = set(changes) - LOCATION_FIELDS
     if unknown:
         raise InvalidCatalogInput(unknown_fields=sorted(unknown))
+    before = audit.snapshot(location, changes)
     for field, value in changes.items():
         setattr(location, field, value)
     _validate(location)
-    return _save(location, duplicate_fields=["code"])
+    location = _save(location, duplicate_fields=["code"])
+    audit.record(
+        "location.updated",
+        location,
+        before=before,
+        after=audit.snapshot(location, changes),
+        location=location,
+    )
+    return location
 
 
 # --- categories, brands, products ----------------------------------------------------------
@@ -206,10 +216,13 @@ def update_product(*, product: Product, **changes: Any) -> Product:
     unknown = set(changes) - PRODUCT_FIELDS
     if unknown:
         raise InvalidCatalogInput(unknown_fields=sorted(unknown))
+    before = audit.snapshot(product, changes)
     for field, value in changes.items():
         setattr(product, field, value)
     _validate(product)
-    return _save(product, duplicate_fields=["slug"])
+    product = _save(product, duplicate_fields=["slug"])
+    audit.record("product.updated", product, before=before, after=audit.snapshot(product, changes))
+    return product
 
 
 # --- SKUs ----------------------------------------------------------------------------------
@@ -264,7 +277,10 @@ def update_sku(*, sku: Sku, **changes: Any) -> Sku:
         changes["cost"] = check_money(changes["cost"], field="cost", required=False)
     if "currency" in changes:
         changes["currency"] = check_currency(changes["currency"])
+    before = audit.snapshot(sku, changes)
     for field, value in changes.items():
         setattr(sku, field, value)
     _validate(sku)
-    return _save(sku, duplicate_fields=["code", "barcode"])
+    sku = _save(sku, duplicate_fields=["code", "barcode"])
+    audit.record("sku.updated", sku, before=before, after=audit.snapshot(sku, changes), sku=sku)
+    return sku

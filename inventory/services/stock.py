@@ -17,6 +17,7 @@ from inventory.services.ledger import (
     ensure_stock_level,
     move_stock,
 )
+from omni import audit
 from omni.errors import BadRequest, RuleBroken
 
 Kind = StockMovement.Kind
@@ -35,6 +36,20 @@ class ReasonRequired(BadRequest):
 class ReturnsNotAccepted(RuleBroken):
     code = "location_does_not_accept_returns"
     message = "This location does not take returns back into stock."
+
+
+def _audited(action: str, movement: StockMovement, actor: Actor) -> StockMovement:
+    """One audit entry for a stock change by staff or a token: on hand before and after."""
+    audit.record(
+        action,
+        movement,
+        actor=actor,
+        before={"on_hand": movement.balance_after - movement.delta},
+        after={"on_hand": movement.balance_after, "reason": movement.reason},
+        sku=movement.sku,
+        location=movement.location,
+    )
+    return movement
 
 
 def require_positive(quantity: object, field: str = "quantity") -> int:
@@ -65,7 +80,7 @@ def receive_stock(
     require_positive(quantity)
     with transaction.atomic():
         ensure_stock_level(location=location, sku=sku)
-        return move_stock(
+        movement = move_stock(
             location=location,
             sku=sku,
             kind=Kind.RECEIPT,
@@ -75,6 +90,7 @@ def receive_stock(
             reference_id=reference_id,
             actor=actor,
         )
+        return _audited("stock.received", movement, actor)
 
 
 def adjust_stock(
@@ -93,7 +109,7 @@ def adjust_stock(
     reason = _require_reason(reason)
     with transaction.atomic():
         ensure_stock_level(location=location, sku=sku)
-        return move_stock(
+        movement = move_stock(
             location=location,
             sku=sku,
             kind=Kind.ADJUSTMENT,
@@ -103,6 +119,7 @@ def adjust_stock(
             reference_id=reference_id,
             actor=actor,
         )
+        return _audited("stock.adjusted", movement, actor)
 
 
 def count_stock(
@@ -138,7 +155,7 @@ def count_stock(
         release_unmeetable_reservations(
             level=level, on_hand_after=counted, reason="Cycle count found fewer units"
         )
-        return move_stock(
+        movement = move_stock(
             location=location,
             sku=sku,
             kind=Kind.CYCLE_COUNT,
@@ -149,6 +166,7 @@ def count_stock(
             reference_id=reference_id,
             actor=actor,
         )
+        return _audited("stock.counted", movement, actor)
 
 
 def mark_damaged(
@@ -166,7 +184,7 @@ def mark_damaged(
     reason = _require_reason(reason)
     with transaction.atomic():
         ensure_stock_level(location=location, sku=sku)
-        return move_stock(
+        movement = move_stock(
             location=location,
             sku=sku,
             kind=Kind.DAMAGE,
@@ -177,6 +195,7 @@ def mark_damaged(
             reference_id=reference_id,
             actor=actor,
         )
+        return _audited("stock.damaged", movement, actor)
 
 
 def restock_return(
@@ -227,6 +246,11 @@ def set_stock_policy(
     if not changes:
         raise BadRequest("Give safety_stock, reorder_point or both.")
     with transaction.atomic():
-        ensure_stock_level(location=location, sku=sku)
+        level = ensure_stock_level(location=location, sku=sku)
+        before = audit.snapshot(level, changes)
         StockLevel.objects.filter(location=location, sku=sku).update(**changes, updated_at=Now())
-        return StockLevel.objects.select_related("location", "sku").get(location=location, sku=sku)
+        level = StockLevel.objects.select_related("location", "sku").get(location=location, sku=sku)
+        audit.record(
+            "stock.policy_set", level, before=before, after=changes, sku=sku, location=location
+        )
+        return level

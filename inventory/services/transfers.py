@@ -22,6 +22,7 @@ from django.utils import timezone
 from inventory.distance import distance_km, point_of
 from inventory.models import Location, Sku, StockMovement, Transfer, TransferLine
 from inventory.services.ledger import SYSTEM, Actor, ensure_stock_level, move_stock
+from omni import audit
 from omni.errors import BadRequest, Conflict, RuleBroken
 
 S = Transfer.Status
@@ -79,9 +80,12 @@ def _check_quantity(quantity, *, sku: Sku, field: str = "quantity") -> int:
     return quantity
 
 
-def _transition(transfer: Transfer, action: str, to: str | None = None, **stamps) -> Transfer:
+def _transition(
+    transfer: Transfer, action: str, to: str | None = None, actor: Actor = SYSTEM, **stamps
+) -> Transfer:
     """Compare-and-set: move to the action's status only from an allowed one."""
     allowed, target = TRANSITIONS[action]
+    before = transfer.status
     target = to or target
     updated = Transfer.objects.filter(pk=transfer.pk, status__in=allowed).update(
         status=target, **stamps
@@ -96,6 +100,15 @@ def _transition(transfer: Transfer, action: str, to: str | None = None, **stamps
             allowed_from=sorted(allowed),
         )
     transfer.refresh_from_db()
+    at = transfer.destination_id if action in {"receive", "close"} else transfer.source_id
+    audit.record(
+        f"transfer.{action}",
+        transfer,
+        actor=actor,
+        before={"status": before},
+        after={"status": transfer.status},
+        location=at,
+    )
     return transfer
 
 
@@ -141,17 +154,27 @@ def create_transfer(
             TransferLine(transfer=transfer, sku=line.sku, quantity_requested=line.quantity)
             for line in sorted(lines, key=lambda line: line.sku.pk)
         )
+        audit.record(
+            "transfer.create",
+            transfer,
+            actor=actor,
+            after={
+                "status": transfer.status,
+                "lines": {line.sku.code: line.quantity for line in lines},
+            },
+            location=source,
+        )
     return transfer
 
 
 def pick_transfer(*, transfer: Transfer, actor: Actor = SYSTEM) -> Transfer:
     """The source has picked the units; they are still on its shelves (and on hand)."""
-    return _transition(transfer, "pick", picked_at=timezone.now())
+    return _transition(transfer, "pick", actor=actor, picked_at=timezone.now())
 
 
 def cancel_transfer(*, transfer: Transfer, actor: Actor = SYSTEM) -> Transfer:
     """Cancel before it ships; nothing had moved, so nothing moves back."""
-    return _transition(transfer, "cancel", cancelled_at=timezone.now())
+    return _transition(transfer, "cancel", actor=actor, cancelled_at=timezone.now())
 
 
 def ship_transfer(
@@ -194,7 +217,7 @@ def ship_transfer(
     )
     with transaction.atomic():
         transfer = _transition(
-            transfer, "ship", shipped_at=timezone.now(), expected_arrival=arrival
+            transfer, "ship", actor=actor, shipped_at=timezone.now(), expected_arrival=arrival
         )
         for line in lines:
             quantity = quantities[line.sku_id]
@@ -292,13 +315,14 @@ def receive_transfer(
             locked,
             "receive",
             to=S.RECEIVED if complete else S.PARTIALLY_RECEIVED,
+            actor=actor,
             received_at=timezone.now(),
         )
 
 
 def close_transfer(*, transfer: Transfer, actor: Actor = SYSTEM) -> Transfer:
     """Close a received transfer; any shortfall stays recorded as its lines' discrepancy."""
-    return _transition(transfer, "close", closed_at=timezone.now())
+    return _transition(transfer, "close", actor=actor, closed_at=timezone.now())
 
 
 def create_replenishment_transfers(

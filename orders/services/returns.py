@@ -22,6 +22,7 @@ from django.utils import timezone
 from customers.services.identity import lookup_customer
 from inventory.models import Location
 from inventory.services.stock import mark_damaged, restock_return
+from omni import audit
 from omni.auth import SYSTEM, Actor, roles_of
 from omni.errors import BadRequest, DomainError, RuleBroken
 from omni.models import Role
@@ -175,6 +176,18 @@ def start_return(
             actor_user=actor.user,
             actor_token=actor.token,
         )
+        audit.record(
+            "return.started",
+            return_request,
+            actor=actor,
+            after={
+                "status": return_request.status,
+                "lines": {str(line.order_line_id): line.quantity for line in lines},
+                "override_reason": return_request.override_reason,
+            },
+            customer=return_request.customer_id,
+            location=location,
+        )
     return return_request
 
 
@@ -226,7 +239,10 @@ def _line_refund(line: OrderLine, quantity: int) -> Decimal:
     return (line.total * quantity / line.quantity).quantize(CENT)
 
 
-def _move(return_request: Return, to: str, allowed: set[str], **fields) -> None:
+def _move(
+    return_request: Return, to: str, allowed: set[str], actor: Actor = SYSTEM, **fields
+) -> None:
+    before = {"status": return_request.status}
     updated = Return.objects.filter(pk=return_request.pk, status__in=allowed).update(
         status=to, **fields
     )
@@ -234,6 +250,15 @@ def _move(return_request: Return, to: str, allowed: set[str], **fields) -> None:
         current = Return.objects.values_list("status", flat=True).get(pk=return_request.pk)
         raise InvalidTransition(f"Cannot move a {current} return to {to}.", current=current)
     return_request.refresh_from_db()
+    audit.record(
+        f"return.{to}",
+        return_request,
+        actor=actor,
+        before=before,
+        after={"status": to, **fields},
+        customer=return_request.customer_id,
+        location=return_request.location_id,
+    )
 
 
 def receive_return(*, return_request: Return, location: Location, actor: Actor = SYSTEM) -> Return:
@@ -242,7 +267,12 @@ def receive_return(*, return_request: Return, location: Location, actor: Actor =
         raise ReturnsNotAcceptedHere(location=location.code)
     with transaction.atomic():
         _move(
-            return_request, R.RECEIVED, {R.REQUESTED}, location=location, received_at=timezone.now()
+            return_request,
+            R.RECEIVED,
+            {R.REQUESTED},
+            actor=actor,
+            location=location,
+            received_at=timezone.now(),
         )
     return return_request
 
@@ -261,7 +291,7 @@ def inspect_return(
         raise BadRequest("Grade every line: resellable, damaged or defective.", lines=missing)
     location = return_request.location
     with transaction.atomic():
-        _move(return_request, R.INSPECTED, {R.RECEIVED})
+        _move(return_request, R.INSPECTED, {R.RECEIVED}, actor=actor)
         for line in lines:
             condition = conditions[line.pk]
             ReturnLine.objects.filter(pk=line.pk).update(condition=condition)
@@ -305,6 +335,7 @@ def refund_return(
             return_request,
             R.REFUNDED,
             {R.INSPECTED},
+            actor=actor,
             refund_method=method,
             refund_total=amount,
             refunded_at=timezone.now(),

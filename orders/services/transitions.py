@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from omni import audit
 from omni.auth import SYSTEM, Actor
 from omni.errors import Conflict
 from orders.models import Fulfilment, Order, OrderEvent
@@ -78,6 +79,14 @@ def transition_fulfilment(
             actor_user=actor.user,
             actor_token=actor.token,
         )
+        audit.record(
+            f"fulfilment.{to}",
+            fulfilment,
+            actor=actor,
+            before={"status": fulfilment.status},
+            after={"status": to, **(data or {})},
+            location=fulfilment.location_id,
+        )
         _settle_order_status(order_id=fulfilment.order_id, actor=actor)
     fulfilment.refresh_from_db()
     return fulfilment
@@ -116,7 +125,9 @@ def _settle_order_status(*, order_id: int, actor: Actor) -> None:
 def transition_order(*, order_id: int, to: str, actor: Actor = SYSTEM, quiet: bool = False) -> bool:
     """Compare-and-set an order's status. `quiet`: a refused move is not an error (used
     when the status merely follows its fulfilments)."""
-    current = Order.objects.values_list("status", flat=True).get(pk=order_id)
+    current, customer_id, location_id = Order.objects.values_list(
+        "status", "customer_id", "location_id"
+    ).get(pk=order_id)
     if current == to:
         return False
     updated = Order.objects.filter(pk=order_id, status__in=ORDER_TRANSITIONS[to]).update(status=to)
@@ -133,5 +144,15 @@ def transition_order(*, order_id: int, to: str, actor: Actor = SYSTEM, quiet: bo
         to_status=to,
         actor_user=actor.user,
         actor_token=actor.token,
+    )
+    audit.record(
+        f"order.{to}",
+        object_type="orders.order",
+        object_id=order_id,
+        actor=actor,
+        before={"status": current},
+        after={"status": to},
+        customer=customer_id,
+        location=location_id,
     )
     return True
