@@ -242,3 +242,7 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.step_key} → {self.customer_id} by {self.channel}"
+
+
+# Journeys and transactional templates live in their own module.
+from campaigns.journey_models import Enrollment, Journey, JourneyStep, TransactionalMessage  # noqa: E402, F401, I001

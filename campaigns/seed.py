@@ -1,5 +1,7 @@
-"""A demo campaign for marketers to open: a draft with a variant on every channel."""
+"""A demo campaign for marketers to open (a draft with a variant on every channel) and the
+four journeys: welcome, abandoned cart, post-purchase (with its review request), win-back."""
 
+from campaigns.journey_seed import ensure_journeys
 from campaigns.models import Campaign
 from campaigns.services.editing import create_campaign, set_message
 
@@ -7,6 +9,8 @@ DEMO_NAME = "Spring collection"
 
 
 def seed(*, stdout, force: bool = False) -> None:
+    journeys = ensure_journeys()
+    stdout.write(f"campaigns: {len(journeys)} journeys ready")
     if Campaign.objects.filter(name=DEMO_NAME).exists() and not force:
         stdout.write("campaigns: demo campaign already there")
         return

@@ -237,7 +237,9 @@ def send_campaign(
 ) -> SendResult:
     """Send a step now to a list of customers or to everyone with consent on one of the
     campaign's channels. A cancelled campaign or a missing variant refuses and writes
-    nothing; customers already sent this step are not sent again."""
+    nothing; customers already sent this step are not sent again. A `now` given by the
+    caller is also the clock the workers judge the send rules by."""
+    pass_on = now
     now = now or timezone.now()
     policy = policy or audience.get_policy()
     message = message_for(campaign, step_key)
@@ -263,7 +265,7 @@ def send_campaign(
             now=now,
             policy=policy,
         )
-        result.batches = enqueue_queued(campaign=campaign, step_key=step_key)
+        result.batches = enqueue_queued(campaign=campaign, step_key=step_key, at=pass_on)
     campaign.refresh_from_db()
     return result
 
