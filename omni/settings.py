@@ -242,6 +242,9 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStateEnum": "campaigns.models.Delivery.State",
         "DeliverySkipReasonEnum": "campaigns.models.Delivery.SkipReason",
         "DeliveryReceiptStatusEnum": "campaigns.models.ReceiptStatus",
+        "JourneyTriggerEnum": "campaigns.models.Journey.Trigger",
+        "JourneyStepKindEnum": "campaigns.models.JourneyStep.Kind",
+        "EnrollmentStateEnum": "campaigns.models.Enrollment.State",
     },
 }
 

@@ -164,12 +164,34 @@ def check_step(
         raise InvalidJourneyStep("A code is valid 1 to 365 days.", field="code_valid_days")
 
 
+def check_trigger_after(*, trigger: str, trigger_after) -> None:
+    """Idle carts and lapsed customers need a positive threshold."""
+    timed = trigger in (Journey.Trigger.CART_IDLE, Journey.Trigger.NO_PURCHASE_FOR_DAYS)
+    if timed and (trigger_after is None or trigger_after <= datetime.timedelta(0)):
+        raise InvalidJourneyStep(
+            "This trigger needs a positive duration.", field="trigger_after", trigger=trigger
+        )
+
+
 def set_steps(*, journey: Journey, steps: list[dict[str, Any]]) -> list[JourneyStep]:
     """Replace a journey's steps with this ordered list (positions 1..n). All or nothing;
-    active enrolments carry on from the position they reached."""
+    active enrolments carry on from the position they reached. A send step names a message
+    of the journey's campaign."""
+    from campaigns.models import Message
+
+    messages = set(
+        Message.objects.filter(campaign_id=journey.campaign_id).values_list("step_key", flat=True)
+    )
     for index, data in enumerate(steps):
         try:
             check_step(**data)
+            if data["kind"] == JourneyStep.Kind.SEND and data["message_key"] not in messages:
+                raise InvalidJourneyStep(
+                    "The journey's campaign has no such message.",
+                    field="message_key",
+                    message_key=data["message_key"],
+                    known=sorted(messages),
+                )
         except BadRequest as error:
             error.details["step"] = index
             raise
@@ -207,7 +229,8 @@ def enrol(
             "subject": subject or {},
             "triggered_at": triggered_at,
             "reference_at": triggered_at,
-            "due_at": now,
+            # Due from the trigger on: the first step (often a wait) decides when it runs.
+            "due_at": min(now, triggered_at),
         },
     )
     return enrollment, created
