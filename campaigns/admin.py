@@ -330,3 +330,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The journey editor and the enrolment list.
+from campaigns import journey_admin  # noqa: E402, F401, I001

@@ -58,7 +58,7 @@ JOURNEYS = [
         "messages": {
             "welcome": {
                 "email": _email(
-                    "Welcome, {{ first_name }}: €5 for your first order",
+                    "Welcome, {{ first_name }}: a gift for your first order",
                     "<h1>Welcome, {{ first_name }}</h1><p>Here is a small gift: "
                     "<strong>{{ context.discount.code }}</strong> takes "
                     "{{ context.discount.label }} off your first order, online or in store, "
