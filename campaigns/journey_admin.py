@@ -45,7 +45,6 @@ SAMPLE_CONTEXT = {
     },
     "order": {"number": "OM-2026-EXAMPLE", "items": ["Rain jacket M"]},
     "store": {"name": "Lisbon Chiado"},
-    "public_url": "https://shop.example.com",
 }
 
 

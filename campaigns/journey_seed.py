@@ -185,10 +185,10 @@ JOURNEYS = [
                 "email": _email(
                     "How was your order, {{ first_name }}?",
                     "<p>How happy are you with order {{ context.order.number }}? <a href="
-                    '"{{ context.public_url }}/feedback?order={{ context.order.number }}">'
+                    '"https://shop.example.com/orders/{{ context.order.number }}/review">'
                     "Rate it from 1 to 5</a>.</p>",
                     "Rate order {{ context.order.number }}: "
-                    "{{ context.public_url }}/feedback?order={{ context.order.number }}",
+                    "https://shop.example.com/orders/{{ context.order.number }}/review",
                 ),
                 "push": _push(
                     "How was it?", "Rate order {{ context.order.number }}", "omni://feedback"

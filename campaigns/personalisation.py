@@ -20,7 +20,6 @@ from decimal import Decimal
 from django.db.models import F, Sum
 from django.db.models.functions import Greatest
 
-from campaigns import conf
 from campaigns.recommendations import recommend_for
 from campaigns.services.rules import discountable_products, skus_bought_since
 from inventory.models import Location, StockLevel
@@ -162,5 +161,4 @@ def personalise(*, enrollment, step, now: datetime.datetime) -> Personalised:
             now=now,
             ref=f"journey:{enrollment.journey.key}",
         )
-    context["public_url"] = conf.get("OMNI_PUBLIC_URL")
     return Personalised(context)

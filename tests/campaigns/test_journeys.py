@@ -341,3 +341,49 @@ def test_a_journey_message_still_needs_consent_when_the_worker_sends_it(catalogu
     assert delivery.transactional is False
     assert delivery.state == Delivery.State.SKIPPED
     assert delivery.skip_reason == Delivery.SkipReason.NO_CONSENT
+
+
+def test_a_till_sale_starts_the_thank_you_review_and_cross_sell_messages(
+    catalogue, django_capture_on_commit_callbacks
+):
+    from omni.auth import Actor
+    from orders.services.pos import PosLine, PosSaleRequest, record_pos_sale
+    from tests.factories import make_token
+
+    activate("post-purchase", "review-request")
+    ana = reachable_customer()
+    address = ana.identities.get(kind="email").value
+    token, _ = make_token(["sales:write"], locations=[catalogue["store"]], name="Till")
+    # Someone else bought the jacket with the boots: the cross-sell suggests the boots.
+    bought(CustomerFactory(first_name="Rui"), catalogue["jacket"], at=T0 - timedelta(days=3))
+    rui_order = OrderFactory(customer=CustomerFactory(), placed_at=T0 - timedelta(days=2))
+    OrderLineFactory(order=rui_order, sku=catalogue["jacket"], quantity=1)
+    OrderLineFactory(order=rui_order, sku=catalogue["boots"], quantity=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sale, _ = record_pos_sale(
+            request=PosSaleRequest(
+                location=catalogue["store"],
+                client_reference="T-1",
+                lines=[PosLine("JKT-M", 1)],
+                payments=[("card", Decimal("120.00"), "term")],
+                customer_identities=[{"kind": "email", "value": address}],
+                sold_at=T0,
+            ),
+            actor=Actor(token=token),
+        )
+
+    assert sorted(Enrollment.objects.values_list("journey__key", flat=True)) == [
+        "post-purchase",
+        "review-request",
+    ]
+    journeys.run_journeys(now=T0 + timedelta(minutes=1))
+    [thanks] = Delivery.objects.filter(customer=ana)
+    assert thanks.context["order"]["number"] == sale.number
+    journeys.run_journeys(now=T0 + timedelta(days=2))
+    assert Delivery.objects.filter(customer=ana, step_key__startswith="review#").exists()
+    journeys.run_journeys(now=T0 + timedelta(days=21))
+    cross_sell = Delivery.objects.get(customer=ana, step_key__startswith="cross_sell#")
+    suggested = [item["name"] for item in cross_sell.context["recommendations"]]
+    assert suggested[0] == catalogue["boots"].product.name
+    assert catalogue["jacket"].product.name not in suggested
