@@ -334,5 +334,6 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
 
-# The segment builder lives in its own module; imported here so it registers.
-from campaigns import segment_admin  # noqa: E402, F401
+# The segment builder, the journey editor and the enrolment list live in their own
+# modules; imported here so they register.
+from campaigns import journey_admin, segment_admin  # noqa: E402, F401, I001

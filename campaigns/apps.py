@@ -6,14 +6,22 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Campaigns"
 
     def ready(self) -> None:
-        from campaigns import merging
+        from campaigns import journey_hooks, merging
         from omni.services import register_schedule
 
         merging.register()
+        journey_hooks.connect()
 
         # Deferred deliveries wait in PostgreSQL; this sweep sends them when due.
         register_schedule(
             name="Release due campaign deliveries",
             task="campaigns.release_due_deliveries",
+            every_seconds=60,
+        )
+        # Journey waits live in PostgreSQL too: this tick enrols idle carts and lapsed
+        # customers and advances every enrolment whose wait is over.
+        register_schedule(
+            name="Advance campaign journeys",
+            task="campaigns.run_journeys",
             every_seconds=60,
         )

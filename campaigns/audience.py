@@ -47,6 +47,9 @@ class AudiencePolicy(Protocol):
     def unsubscribe_link(self, customer: Customer, channel: str, campaign) -> str:
         """An absolute one-click unsubscribe URL."""
 
+    def hard_opt_out(self, customer: Customer, channel: str) -> bool:
+        """True when the customer's current choice on the channel is a withdrawal."""
+
 
 class CustomersAudiencePolicy:
     """The customers app's own answers. Imports are inside the methods: `customers` is
@@ -86,6 +89,13 @@ class CustomersAudiencePolicy:
         from customers.services.consent import unsubscribe_url
 
         return conf.get("OMNI_PUBLIC_URL") + unsubscribe_url(customer, channel, campaign)
+
+    def hard_opt_out(self, customer: Customer, channel: str) -> bool:
+        from customers.models import ConsentState, ConsentStatus
+
+        return ConsentState.objects.filter(
+            customer=customer, channel=channel, status=ConsentStatus.WITHDRAWN
+        ).exists()
 
 
 def get_policy() -> AudiencePolicy:

@@ -46,6 +46,20 @@ DEFAULTS = {
     # A queued delivery handed out this long ago whose task never claimed it is handed out
     # again (a little over the Redis broker's one-hour visibility timeout).
     "OMNI_STALE_QUEUE_AFTER": timedelta(minutes=65),
+    # Channels where a withdrawn consent stops transactional messages too (an SMS STOP
+    # must stop every SMS); elsewhere order and pickup updates still go.
+    "OMNI_HARD_OPT_OUT_CHANNELS": ("sms",),
+    # Never promote a discount on a product the customer bought at full price this recently.
+    "OMNI_FULL_PRICE_WINDOW": timedelta(
+        days=int(os.environ.get("OMNI_FULL_PRICE_WINDOW_DAYS", "30"))
+    ),
+    # Enrolments advanced per transaction by the journey tick, and the pause after a
+    # step failed before it is tried again.
+    "OMNI_JOURNEY_BATCH_SIZE": int(os.environ.get("OMNI_JOURNEY_BATCH_SIZE", "200")),
+    "OMNI_JOURNEY_RETRY_AFTER": timedelta(minutes=5),
+    "OMNI_JOURNEY_MAX_ATTEMPTS": 5,
+    # Recommendations: how far back best-sellers and bought-together are counted.
+    "OMNI_RECOMMENDATION_WINDOW": timedelta(days=180),
 }
 
 

@@ -253,5 +253,12 @@ class Delivery(models.Model):
         return f"{self.campaign_id}/{self.step_key} → {self.customer_id} by {self.channel}"
 
 
-# Segments live in their own module; imported here so Django sees their models.
+# Segments, journeys and transactional templates live in their own modules; imported here
+# so Django sees their models.
+from campaigns.journey_models import (  # noqa: E402, F401, I001
+    Enrollment,
+    Journey,
+    JourneyStep,
+    TransactionalMessage,
+)
 from campaigns.segment_models import Segment, SegmentMember  # noqa: E402, F401

@@ -1,6 +1,8 @@
-"""A demo campaign for marketers to open (a draft with a variant on every channel) and a
-few demo segments."""
+"""A demo campaign for marketers to open (a draft with a variant on every channel), a few
+demo segments and the four journeys: welcome, abandoned cart, post-purchase (with its
+review request), win-back."""
 
+from campaigns.journey_seed import ensure_journeys
 from campaigns.models import Campaign, Segment
 from campaigns.segmentation.services import create_segment
 from campaigns.services.editing import create_campaign, set_message
@@ -75,6 +77,8 @@ def seed_segments(*, stdout) -> None:
 
 def seed(*, stdout, force: bool = False) -> None:
     seed_segments(stdout=stdout)
+    journeys = ensure_journeys()
+    stdout.write(f"campaigns: {len(journeys)} journeys ready")
     if Campaign.objects.filter(name=DEMO_NAME).exists() and not force:
         stdout.write("campaigns: demo campaign already there")
         return

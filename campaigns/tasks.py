@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from campaigns.backends import BackendUnavailable
-from campaigns.services import sending
+from campaigns.services import journeys, sending
 
 
 @shared_task(
@@ -20,3 +20,9 @@ def send_delivery_batch(delivery_ids: list[int], at: str | None = None) -> dict:
 @shared_task(name="campaigns.release_due_deliveries")
 def release_due_deliveries(at: str | None = None) -> int:
     return sending.release_due_deliveries(now=sending.now_or(at))
+
+
+@shared_task(name="campaigns.run_journeys")
+def run_journeys(at: str | None = None) -> dict:
+    """Enrol timed triggers and advance due journey enrolments (see services.journeys)."""
+    return journeys.run_journeys(now=sending.now_or(at))

@@ -271,6 +271,9 @@ SPECTACULAR_SETTINGS = {
         "DeliverySkipReasonEnum": "campaigns.models.Delivery.SkipReason",
         "DeliveryReceiptStatusEnum": "campaigns.models.ReceiptStatus",
         "SegmentKindEnum": "campaigns.segment_models.Segment.Kind",
+        "JourneyTriggerEnum": "campaigns.models.Journey.Trigger",
+        "JourneyStepKindEnum": "campaigns.models.JourneyStep.Kind",
+        "EnrollmentStateEnum": "campaigns.models.Enrollment.State",
     },
 }
 

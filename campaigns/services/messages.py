@@ -27,9 +27,16 @@ from campaigns.tracking import add_tracking
 # --- Messages -------------------------------------------------------------------------------
 
 
+def message_step(step_key: str) -> str:
+    """The message a delivery step uses: `reminder#41` is message `reminder` sent for
+    enrolment 41 (or `main#ready:7` for one order notification), so that "one delivery per
+    (campaign, step, customer, channel)" holds per trigger instance, not once for life."""
+    return step_key.split("#", 1)[0]
+
+
 def message_for(campaign: Campaign, step_key: str = "main") -> Message | None:
     return (
-        Message.objects.filter(campaign=campaign, step_key=step_key)
+        Message.objects.filter(campaign=campaign, step_key=message_step(step_key))
         .select_related("email", "sms", "push")
         .first()
     )

@@ -5,8 +5,9 @@
 2. the customer still exists as themselves (not erased, not merged away) and the address
    has not hard-bounced before → else `suppressed`;
 3. there is an address on the channel → else `no_address`;
-4. marketing needs consent for the channel → else `no_consent` (transactional messages are
-   exempt);
+4. marketing needs consent for the channel → else `no_consent`; transactional messages are
+   exempt, except from a hard opt-out of the channel (`OMNI_HARD_OPT_OUT_CHANNELS`, e.g. an
+   SMS STOP) → `no_consent`;
 5. quiet hours in the customer's time zone, on the quiet-hours channels → defer to their
    end (`quiet_hours_deferred`); the rules run again then;
 6. frequency caps across all campaigns on the channel in a rolling window, and for email the
@@ -14,6 +15,10 @@
    (transactional messages are exempt and do not count).
 At most once per (campaign, step, customer, channel) is the database's job (a unique
 constraint), not this function's.
+
+What a message may offer is checked when its content is built: `discountable_products`
+keeps out products the customer bought at full price within `OMNI_FULL_PRICE_WINDOW`, and
+`products_bought_since` finds cart items already bought (dropped from the message).
 """
 
 from __future__ import annotations
@@ -114,6 +119,8 @@ def plan_delivery(
         return SendPlan(SKIP, Delivery.SkipReason.SUPPRESSED)
     if not campaign.transactional and not policy.marketing_consent(customer, channel):
         return SendPlan(SKIP, Delivery.SkipReason.NO_CONSENT)
+    if campaign.transactional and hard_opt_out(policy, customer, channel):
+        return SendPlan(SKIP, Delivery.SkipReason.NO_CONSENT)
     if channel in conf.get("OMNI_QUIET_HOURS_CHANNELS"):
         start, end, tz = policy.quiet_hours(customer)
         until = quiet_hours_end(now, start, end, tz)
@@ -135,3 +142,58 @@ def plan_delivery(
             if recent.exists():
                 return SendPlan(SKIP, Delivery.SkipReason.FREQUENCY_CAPPED)
     return SendPlan(SEND)
+
+
+def hard_opt_out(policy: AudiencePolicy, customer, channel: str) -> bool:
+    """Did the customer withdraw a channel where the law makes that stop everything?"""
+    if channel not in conf.get("OMNI_HARD_OPT_OUT_CHANNELS"):
+        return False
+    check = getattr(policy, "hard_opt_out", None)
+    return bool(check and check(customer, channel))
+
+
+# --- What a message may offer ---------------------------------------------------------------
+
+
+def _bought_lines(customer_id: int):
+    from orders.models import Order, OrderLine
+
+    return OrderLine.objects.filter(order__customer_id=customer_id).exclude(
+        order__status=Order.Status.CANCELLED
+    )
+
+
+def full_price_products(*, customer_id: int, product_ids, now: datetime.datetime) -> set[int]:
+    """Products among `product_ids` the customer bought without any discount within the
+    full-price window (any channel)."""
+    window = conf.get("OMNI_FULL_PRICE_WINDOW")
+    return set(
+        _bought_lines(customer_id)
+        .filter(
+            sku__product_id__in=list(product_ids),
+            discount=0,
+            order__discount_total=0,
+            order__placed_at__gt=now - window,
+            order__placed_at__lte=now,
+        )
+        .values_list("sku__product_id", flat=True)
+    )
+
+
+def discountable_products(*, customer_id: int, product_ids, now: datetime.datetime) -> list[int]:
+    """The products a discount may be promoted on for this customer, in the given order."""
+    paid_full = full_price_products(customer_id=customer_id, product_ids=product_ids, now=now)
+    return [product_id for product_id in product_ids if product_id not in paid_full]
+
+
+def skus_bought_since(*, customer_id: int, since: dict[int, datetime.datetime]) -> set[int]:
+    """Of the SKUs in `since` (sku id → time), those the customer bought after that time,
+    on any channel (web, app, phone, a till)."""
+    if not since:
+        return set()
+    rows = (
+        _bought_lines(customer_id)
+        .filter(sku_id__in=list(since))
+        .values_list("sku_id", "order__placed_at")
+    )
+    return {sku_id for sku_id, placed_at in rows if placed_at >= since[sku_id]}

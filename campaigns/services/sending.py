@@ -245,7 +245,9 @@ def send_campaign(
     """Send a step now to a list of customers or to everyone with consent on one of the
     campaign's channels (within its segment, if it has one). A cancelled campaign or a
     missing variant refuses and writes nothing; customers already sent this step are not
-    sent again."""
+    sent again. A `now` given by the caller is also the clock the workers judge the send
+    rules by."""
+    pass_on = now
     now = now or timezone.now()
     policy = policy or audience.get_policy()
     message = message_for(campaign, step_key)
@@ -271,7 +273,7 @@ def send_campaign(
             now=now,
             policy=policy,
         )
-        result.batches = enqueue_queued(campaign=campaign, step_key=step_key)
+        result.batches = enqueue_queued(campaign=campaign, step_key=step_key, at=pass_on)
         audit.record(
             "campaign.sent",
             campaign,

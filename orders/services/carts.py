@@ -17,6 +17,7 @@ from inventory.services.reservations import (
 )
 from omni.errors import BadRequest, NotFound, RuleBroken
 from orders.models import Cart, CartLine
+from orders.signals import announce, cart_changed
 
 MAX_LINE_QUANTITY = 99
 # How long units stay held for a cart line when the shop asks for a hold.
@@ -130,6 +131,7 @@ def set_cart_line(
                 )
                 CartLine.objects.filter(pk=line.pk).update(reservation_id=hold.pk)
         _touch(cart, channel)
+        announce(cart_changed, cart=cart)
     return cart
 
 
@@ -140,6 +142,7 @@ def empty_cart(*, cart: Cart) -> Cart:
         Cart.objects.filter(pk=cart.pk, status=Cart.Status.OPEN).update(
             status=Cart.Status.EMPTIED, last_activity_at=timezone.now()
         )
+        announce(cart_changed, cart=cart)
     cart.refresh_from_db()
     return cart
 

@@ -35,6 +35,7 @@ from orders.services.notifications import notify_customer
 from orders.services.promotions import Line as PricedLine
 from orders.services.promotions import quote_discount, redeem_discount_code
 from orders.services.sourcing import plan_fulfilments
+from orders.signals import announce, purchase_recorded
 
 CENT = Decimal("0.01")
 # Orders hold their units until shipped or collected; the longest a reservation may live.
@@ -319,6 +320,7 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
                 status=Cart.Status.CONVERTED
             )
         transaction.on_commit(partial(_after_placed, order_id=order.pk))
+        announce(purchase_recorded, order=order)
     return order
 
 

@@ -28,6 +28,7 @@ from orders.models import Fulfilment, Order
 from orders.services.customer_feed import feed_cancellation
 from orders.services.notifications import notify_customer
 from orders.services.transitions import InvalidTransition, transition_fulfilment
+from orders.signals import announce, fulfilment_completed
 
 S = Fulfilment.Status
 M = Fulfilment.Method
@@ -150,6 +151,7 @@ def collect_pickup(*, fulfilment: Fulfilment, code: str, actor: Actor = SYSTEM) 
             fulfilment=fulfilment, to=S.COLLECTED, actor=actor, collected_at=timezone.now()
         )
         _commit_stock(fulfilment, actor)
+        announce(fulfilment_completed, fulfilment=fulfilment)
     return fulfilment
 
 
@@ -242,9 +244,12 @@ def ship_fulfilment(
 
 
 def deliver_fulfilment(*, fulfilment: Fulfilment, actor: Actor = SYSTEM) -> Fulfilment:
-    return transition_fulfilment(
-        fulfilment=fulfilment, to=S.DELIVERED, actor=actor, delivered_at=timezone.now()
-    )
+    with transaction.atomic():
+        fulfilment = transition_fulfilment(
+            fulfilment=fulfilment, to=S.DELIVERED, actor=actor, delivered_at=timezone.now()
+        )
+        announce(fulfilment_completed, fulfilment=fulfilment)
+    return fulfilment
 
 
 def cancel_order(*, order: Order, reason: str, actor: Actor = SYSTEM) -> Order:

@@ -33,6 +33,7 @@ from orders.services.checkout import (
 from orders.services.customer_feed import feed_purchase
 from orders.services.promotions import Line as PricedLine
 from orders.services.promotions import quote_discount, redeem_discount_code
+from orders.signals import announce, fulfilment_completed, purchase_recorded
 
 
 class PosSaleConflict(Conflict):
@@ -216,4 +217,6 @@ def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor
         actor_token=actor.token,
     )
     feed_purchase(order)
+    announce(purchase_recorded, order=order)
+    announce(fulfilment_completed, fulfilment=fulfilment)
     return order

@@ -206,3 +206,27 @@ def issue_single_use_codes(
     ]
     with transaction.atomic():
         return DiscountCode.objects.bulk_create(codes)
+
+
+def ensure_promotion(
+    *,
+    name: str,
+    kind: str,
+    value: Decimal,
+    currency: str = "EUR",
+    minimum_spend: Decimal = Decimal(0),
+    per_customer_limit: int | None = None,
+) -> Promotion:
+    """The active promotion of this name, made with these terms if there is none (used by
+    campaigns to hold the offers its journeys issue codes for)."""
+    found = Promotion.objects.filter(name=name, is_active=True).order_by("pk").first()
+    if found is not None:
+        return found
+    return Promotion.objects.create(
+        name=name,
+        kind=kind,
+        value=value,
+        currency=currency,
+        minimum_spend=minimum_spend,
+        per_customer_limit=per_customer_limit,
+    )

@@ -57,6 +57,10 @@ class StatedPolicy:
     def unsubscribe_link(self, customer, channel: str, campaign) -> str:
         return f"{conf.get('OMNI_PUBLIC_URL')}/unsubscribe/{customer.public_id}/{channel}"
 
+    def hard_opt_out(self, customer, channel: str) -> bool:
+        with _lock:
+            return self.consent.get((customer.pk, channel)) is False
+
 
 class EveryoneConsents:
     """For tests whose worker runs in another process (no shared memory): everyone has

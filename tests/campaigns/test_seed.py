@@ -12,7 +12,7 @@ def test_the_demo_campaign_is_seeded_once_with_a_variant_per_channel():
     seed.seed(stdout=io.StringIO())
     seed.seed(stdout=io.StringIO())
 
-    campaign = Campaign.objects.get()
+    campaign = Campaign.objects.get(name=seed.DEMO_NAME)
     message = campaign.messages.get()
     assert campaign.channels == ["push", "sms", "email"]
     assert message.email.subject
