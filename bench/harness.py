@@ -25,14 +25,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int, env: dict | None = None) -> subprocess.Popen:
-    """Omni under gunicorn with production settings (rate limits out of the way), started
-    in its own session so `stop_gunicorn` takes its workers down too; waits for /healthz."""
-    environment = {
+def server_env(env: dict | None = None) -> dict:
+    """The environment of a bench server process (gunicorn or a Celery worker): production
+    settings, rate limits out of the way, its own Redis databases."""
+    return {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "OMNI_DEFAULT_RATE_LIMIT": "100000000",
@@ -42,6 +42,12 @@ def start_gunicorn(port: int, workers: int, env: dict | None = None) -> subproce
         "CACHE_KEY_PREFIX": "omni-bench",
         **(env or {}),
     }
+
+
+def start_gunicorn(port: int, workers: int, env: dict | None = None) -> subprocess.Popen:
+    """Omni under gunicorn with production settings (rate limits out of the way), started
+    in its own session so `stop_gunicorn` takes its workers down too; waits for /healthz."""
+    environment = server_env(env)
     server = subprocess.Popen(  # noqa: S603 - our own interpreter
         [
             sys.executable,
@@ -124,3 +130,81 @@ def _create(admin: dict, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- One results table across scripts ---------------------------------------------------
+
+
+def record(
+    measure: str,
+    *,
+    throughput: float | None = None,
+    unit: str = "req/s",
+    p50_ms: float | None = None,
+    p95_ms: float | None = None,
+    clients: int | None = None,
+    baseline: str | None = None,
+    note: str = "",
+) -> None:
+    """Add one row to the results of `make bench` (a JSON line in the file named by
+    BENCH_RESULTS); run alone, a script prints its own table and this does nothing.
+    `baseline` names another row (same run) to print beside this one."""
+    path = os.environ.get("BENCH_RESULTS")
+    if not path:
+        return
+    import json
+
+    row = {
+        "script": Path(sys.argv[0]).name,
+        "measure": measure,
+        "throughput": throughput,
+        "unit": unit,
+        "p50_ms": p50_ms,
+        "p95_ms": p95_ms,
+        "clients": clients,
+        "baseline": baseline,
+        "note": note,
+        "load": round(os.getloadavg()[0], 1),
+    }
+    with open(path, "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+
+
+# --- A keep-alive HTTP client -----------------------------------------------------------
+
+
+class Client:
+    """One keep-alive connection to the bench server; `call` returns (status, body bytes,
+    seconds). Reconnects once when the server closed the connection."""
+
+    def __init__(self, port: int, token: str | None = None):
+        import http.client
+
+        self._factory = lambda: http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.connection = self._factory()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def call(self, method: str, path: str, body: dict | None = None, headers=None):
+        import http.client
+        import json
+
+        payload = json.dumps(body).encode() if body is not None else None
+        sent = {**self.headers, **(headers or {})}
+        if payload is not None:
+            sent["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, path, body=payload, headers=sent)
+                response = self.connection.getresponse()
+                data = response.read()
+                return response.status, data, time.perf_counter() - started
+            except (http.client.HTTPException, ConnectionError):
+                self.connection.close()
+                self.connection = self._factory()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.connection.close()

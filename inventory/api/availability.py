@@ -21,6 +21,7 @@ from inventory.services.ledger import Actor
 from omni.auth import visible_location_ids
 from omni.errors import BadRequest, NotFound
 from omni.idempotency import idempotent
+from omni.replica import replica_reads
 
 BULK_LIMIT = 500
 
@@ -348,7 +349,9 @@ class LowStockView(generics.ListAPIView):
 
     @extend_schema(parameters=[LocationQuery])
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        # A report: read from the replica when one is configured.
+        with replica_reads():
+            return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         return selectors.low_stock_levels(location_ids=_location_ids(self.request))
@@ -372,8 +375,9 @@ class ReplenishmentView(APIView):
 
     @extend_schema(parameters=[LocationQuery], responses=SuggestionOut(many=True))
     def get(self, request):
-        suggestions = selectors.replenishment_suggestions(location_ids=_location_ids(request))
-        return Response(SuggestionOut(suggestions, many=True).data)
+        with replica_reads():
+            suggestions = selectors.replenishment_suggestions(location_ids=_location_ids(request))
+            return Response(SuggestionOut(suggestions, many=True).data)
 
 
 class ReplenishmentTransfersIn(serializers.Serializer):

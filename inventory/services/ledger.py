@@ -10,6 +10,7 @@ closes, for reservations). Its INSERTs name their columns: a new NOT NULL column
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,6 +60,22 @@ def ensure_stock_level(*, location: Location, sku: Sku) -> StockLevel:
             [location.pk, sku.pk],
         )
     return StockLevel.objects.get(location=location, sku=sku)
+
+
+def create_missing_stock_levels(*, location: Location, skus: Sequence[Sku]) -> None:
+    """Empty (location, SKU) rows for SKUs never stocked here, in one statement; rows that
+    exist already are left alone."""
+    if not skus:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO inventory_stocklevel "
+            "(location_id, sku_id, on_hand, reserved, safety_stock, reorder_point, damaged,"
+            " updated_at) SELECT %s, sku_id, 0, 0, 0, 0, 0, now()"
+            " FROM unnest(%s::bigint[]) AS sku_id"
+            " ON CONFLICT (location_id, sku_id) DO NOTHING",
+            [location.pk, [sku.pk for sku in skus]],
+        )
 
 
 @dataclass(frozen=True)

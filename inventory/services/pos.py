@@ -17,7 +17,7 @@ from inventory.models import (
     StockDiscrepancy,
     StockMovement,
 )
-from inventory.services.ledger import SYSTEM, Actor, ensure_stock_level, move_stock
+from inventory.services.ledger import SYSTEM, Actor, create_missing_stock_levels, move_stock
 from inventory.services.reservations import lock_stock_levels, release_unmeetable_reservations
 from inventory.services.stock import InvalidQuantity, require_positive
 from omni.errors import BadRequest, Conflict
@@ -116,9 +116,15 @@ def record_pos_sale(
             return _replay(existing, canonical)
 
         result = PosSaleResult(sale=sale)
-        for sku in skus.values():
-            ensure_stock_level(location=location, sku=sku)
-        levels = lock_stock_levels((location.pk, sku.pk) for sku in skus.values())
+        places = [(location.pk, sku.pk) for sku in skus.values()]
+        levels = lock_stock_levels(places)
+        if len(levels) < len(places):
+            # A SKU never stocked here: its empty row first, then lock them all.
+            create_missing_stock_levels(
+                location=location,
+                skus=[sku for sku in skus.values() if (location.pk, sku.pk) not in levels],
+            )
+            levels = lock_stock_levels(places)
         for level in sorted(levels.values(), key=lambda level: level.pk):
             sku = next(s for s in skus.values() if s.pk == level.sku_id)
             quantity = sold[sku.code]

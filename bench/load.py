@@ -1,0 +1,373 @@
+"""Load test of the running system: gunicorn and real Celery workers on the mid-size
+retailer (bench/dataset.py), a mixed retail workload over loopback at target rates while
+a campaign sends, then the invariants.
+
+- `--web N` gunicorn worker processes (production settings) and `--celery N` Celery
+  worker processes (prefork, concurrency 1 each) on the broker of CELERY_BROKER_URL (the
+  embedded Redis unless set; e.g. amqp://guest:guest@127.0.0.1:5672// for RabbitMQ).
+- Open-loop load, one client process per kind of request, each request sent at its
+  scheduled time whatever the server's pace (a late answer delays nothing else, and its
+  latency is counted from when it was due, so queueing shows): availability lookups
+  (`--availability` req/s), till sales (`--sales`), web checkouts (`--checkouts`) and
+  customer lookups (`--lookups`), for `--seconds`.
+- At the start a campaign (SMS then email, priority) is sent to `--audience` customers:
+  deliveries are materialised and handed to the workers, which send them while the load
+  runs (SMS to a file outbox, email to the console of the worker).
+- Afterwards: achieved throughput and p50/p95/p99 per kind; the campaign drained or not;
+  and the invariants: no stock level below zero or reserved beyond on hand, on hand equal
+  to the ledger sum at every level this run touched, exactly one delivery per (campaign,
+  step, customer, channel) and one message per customer.
+
+    .venv/bin/python bench/load.py [--scale 1] [--seconds 60] [--web 2] [--celery 2]
+        [--availability 300] [--sales 200] [--checkouts 10] [--lookups 50] [--audience 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import dataset  # noqa: E402
+from bench.harness import (  # noqa: E402
+    free_port,
+    percentile,
+    record,
+    server_env,
+    start_gunicorn,
+    stop_gunicorn,
+)
+from bench.workload import Workload, call, make_tokens  # noqa: E402
+
+TARGETS_MS = {"availability": 25, "pos_sale": 50}  # p95 targets of the issue
+
+
+# --- Open-loop clients ------------------------------------------------------------------
+
+
+def drive(kind: str, rate: float, seconds: float, port: int, work: Workload, start_at, out):
+    """Send `rate` requests per second of `kind` for `seconds` from a pool of threads;
+    put (lateness-inclusive latency, service time, status) triples on `out`."""
+    make_request = getattr(work, kind)
+    total = int(rate * seconds)
+    interval = 1.0 / rate
+    threads = max(4, min(96, math.ceil(rate * 0.15)))
+    counter = iter(range(total))
+    lock = threading.Lock()
+    results: list[tuple[float, float, int]] = []
+
+    def worker(number: int) -> None:
+        rng = random.Random(f"{kind}-{number}-{secrets.token_hex(4)}")  # noqa: S311 - load
+        connections: dict = {}
+        mine = []
+        while True:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                break
+            due = start_at + index * interval
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                status, _, service = call(connections, port, make_request(rng))
+            except OSError:
+                status, service = 599, 0.0
+            mine.append((time.time() - due, service, status))
+        for connection in connections.values():
+            connection.close()
+        with lock:
+            results.extend(mine)
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    out.put((kind, results))
+
+
+# --- Celery workers ---------------------------------------------------------------------
+
+
+def start_workers(count: int, env: dict, log_dir: Path) -> list[subprocess.Popen]:
+    workers = []
+    for number in range(count):
+        log = (log_dir / f"worker-{number}.log").open("w")
+        workers.append(
+            subprocess.Popen(  # noqa: S603 - our own interpreter
+                [
+                    sys.executable,
+                    *("-m", "celery", "-A", "omni", "worker", "--loglevel", "WARNING"),
+                    *("--concurrency", "1", "--pool", "prefork", "-n", f"load{number}@%h"),
+                    *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+
+# --- The campaign -----------------------------------------------------------------------
+
+
+def start_campaign(audience: int, run: str):
+    """A transactional SMS-then-email campaign to the first `audience` customers, handed
+    to the workers; returns it."""
+    from campaigns.services.editing import create_campaign, set_message
+    from campaigns.services.sending import send_campaign
+    from customers.models import Customer
+
+    campaign = create_campaign(name=f"Load {run}", channels=["sms", "email"], transactional=True)
+    set_message(
+        campaign=campaign,
+        variants={
+            "sms": {"text": "Hi {{ first_name }}, your store opens late today"},
+            "email": {
+                "subject": "Opening hours",
+                "html": "<p>Hi {{ first_name }}, your store opens late today.</p>",
+            },
+        },
+    )
+    ids = list(Customer.objects.order_by("pk").values_list("public_id", flat=True)[:audience])
+    started = time.perf_counter()
+    result = send_campaign(campaign=campaign, customer_ids=[str(value) for value in ids])
+    print(
+        f"campaign: {result.queued:,} deliveries materialised and enqueued in "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    return campaign
+
+
+def delivery_states(campaign) -> dict[str, int]:
+    from django.db.models import Count
+
+    from campaigns.models import Delivery
+
+    return dict(
+        Delivery.objects.filter(campaign=campaign)
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+# --- Invariants -------------------------------------------------------------------------
+
+
+def invariants(campaign, since) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM inventory_stocklevel"
+            " WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand"
+        )
+        oversold = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            WITH touched AS (
+                SELECT DISTINCT stock_level_id FROM inventory_stockmovement
+                 WHERE created_at >= %s
+            )
+            SELECT count(*) FROM inventory_stocklevel AS level JOIN touched
+              ON touched.stock_level_id = level.id
+             WHERE level.on_hand <> (SELECT sum(delta) FROM inventory_stockmovement AS m
+                                      WHERE m.stock_level_id = level.id)
+            """,
+            [since],
+        )
+        ledger = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(DISTINCT stock_level_id) FROM inventory_stockmovement"
+            " WHERE created_at >= %s",
+            [since],
+        )
+        touched = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT 1 FROM campaigns_delivery WHERE campaign_id = %s
+                 GROUP BY campaign_id, step_key, customer_id, channel HAVING count(*) > 1
+            ) AS twice
+            """,
+            [campaign.pk],
+        )
+        duplicated = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT 1 FROM campaigns_delivery
+                 WHERE campaign_id = %s AND state IN ('sent', 'delivered')
+                 GROUP BY customer_id HAVING count(*) > 1
+            ) AS twice
+            """,
+            [campaign.pk],
+        )
+        messaged_twice = cursor.fetchone()[0]
+    return {
+        "levels below zero or over-reserved": oversold,
+        f"levels touched ({touched:,}) where on hand != ledger sum": ledger,
+        "(campaign, step, customer, channel) with more than one delivery": duplicated,
+        "customers sent more than one message by the campaign": messaged_twice,
+    }
+
+
+# --- Main -------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--web", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--celery", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--availability", type=float, default=300)
+    parser.add_argument("--sales", type=float, default=200)
+    parser.add_argument("--checkouts", type=float, default=10)
+    parser.add_argument("--lookups", type=float, default=50)
+    parser.add_argument("--audience", type=int, default=20_000)
+    parser.add_argument("--drain", type=float, default=120, help="seconds to let sends end")
+    options = parser.parse_args()
+
+    outbox = Path(tempfile.mkdtemp(prefix="omni-load-"))
+    shared = {
+        "OMNI_SMS_BACKEND": "campaigns.backends.console.FileBackend",
+        "OMNI_OUTBOX_DIR": str(outbox),
+        "EMAIL_URL": "consolemail://",
+        "REDIS_DB_OFFSET": "12",
+        "CACHE_KEY_PREFIX": "omni-bench",
+    }
+    os.environ.update(shared)
+    url, counts = dataset.ensure(options.scale)
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    broker = settings.CELERY_BROKER_URL.split("?")[0].split("://")[0]
+    run = f"ld{secrets.token_hex(3)}"
+    work = Workload(counts, make_tokens(stores=list(range(1, 11))), run)
+    env = server_env({**shared, "DATABASE_URL": url, "BENCH_SECRET_KEY": secrets.token_hex(32)})
+    env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+
+    since = timezone.now()
+    load_before = os.getloadavg()[0]
+    port = free_port()
+    server = start_gunicorn(port, options.web, env=env)
+    workers = start_workers(options.celery, env, outbox)
+    rates = {
+        "availability": options.availability,
+        "pos_sale": options.sales,
+        "checkout": options.checkouts,
+        "customer_lookup": options.lookups,
+    }
+    results: dict[str, list] = {}
+    try:
+        campaign = start_campaign(options.audience, run)
+        connection.close()  # the client processes fork from here
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        start_at = time.time() + 2
+        clients = [
+            context.Process(
+                target=drive,
+                args=(kind, rate, options.seconds, port, work, start_at, queue),
+            )
+            for kind, rate in rates.items()
+            if rate > 0
+        ]
+        print(
+            f"load: {', '.join(f'{kind} {rate:g}/s' for kind, rate in rates.items())} for "
+            f"{options.seconds:g} s; {options.web} web processes, {options.celery} Celery "
+            f"workers, broker {broker}",
+            flush=True,
+        )
+        for client in clients:
+            client.start()
+        for _ in clients:
+            kind, rows = queue.get()
+            results[kind] = rows
+        for client in clients:
+            client.join()
+        load_during = os.getloadavg()[0]
+        during = delivery_states(campaign)
+        deadline = time.perf_counter() + options.drain
+        while time.perf_counter() < deadline:
+            states = delivery_states(campaign)
+            if not states.get("queued") and not states.get("sending"):
+                break
+            time.sleep(2)
+        states = delivery_states(campaign)
+    finally:
+        stop_gunicorn(server)
+        stop_workers(workers)
+
+    checks = invariants(campaign, since)
+    print()
+    print(
+        f"dataset scale {options.scale:g}; {options.web} gunicorn workers, {options.celery} "
+        f"Celery workers, broker {broker}; {options.seconds:g} s; {os.cpu_count()} cores; "
+        f"load average {load_before:.1f} before, {load_during:.1f} at the end of the load"
+    )
+    print(
+        f"| {'request':<16} | target/s | done/s | p50 ms | p95 ms | p99 ms | errors | p95 target |"
+    )
+    print(f"|{'-' * 18}|----------|--------|--------|--------|--------|--------|------------|")
+    setup = f"{options.web} web, {options.celery} workers, {broker}"
+    for kind, rate in rates.items():
+        rows = results.get(kind, [])
+        latencies = sorted(row[0] * 1000 for row in rows)
+        errors = sum(1 for row in rows if row[2] >= 300)
+        done = (len(rows) - errors) / options.seconds
+        target = TARGETS_MS.get(kind)
+        p50, p95, p99 = (percentile(latencies, pct) for pct in (50, 95, 99))
+        verdict = "" if target is None else (f"< {target} " + ("met" if p95 < target else "missed"))
+        print(
+            f"| {kind:<16} | {rate:>8g} | {done:>6.0f} | {p50:>6.1f} | {p95:>6.1f} |"
+            f" {p99:>6.1f} | {errors:>6} | {verdict:<10} |"
+        )
+        record(
+            f"load {kind} at {rate:g}/s ({setup})",
+            throughput=done,
+            p50_ms=p50,
+            p95_ms=p95,
+            note=f"{errors} errors" if errors else "",
+        )
+    print(f"campaign deliveries at the end of the load: {during}")
+    print(f"campaign deliveries after draining: {states}")
+    for name, value in checks.items():
+        print(f"invariant: {name}: {value}")
+    if any(checks.values()):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
