@@ -32,6 +32,7 @@ from customers.services.profile import preferences_of
 from omni.auth import has_scope, roles_of
 from omni.errors import DomainError
 from omni.models import Role
+from omni.stores import current_location
 
 
 class ScopedAdminMixin:
@@ -264,14 +265,13 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if request.method != "POST" or not self.has_change_permission(request):
             raise PermissionDenied
         customer = get_object_or_404(Customer, pk=pk)
-        access = getattr(request.user, "staff_access", None)
         try:
             record_consent(
                 customer=customer,
                 channel=request.POST.get("channel", ""),
                 status=request.POST.get("status", ""),
                 source_channel="store",
-                location=access.current_location if access else None,
+                location=current_location(request),
                 form="store counter",
                 staff=request.user,
                 evidence=f"stated at the counter, recorded by {request.user}",
@@ -287,8 +287,7 @@ class CustomerAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if request.method != "POST" or not self.has_change_permission(request):
             raise PermissionDenied
         customer = get_object_or_404(Customer, pk=pk)
-        access = getattr(request.user, "staff_access", None)
-        location = access.current_location if access else None
+        location = current_location(request)
         try:
             identity = attach_identity(
                 customer=customer,

@@ -30,7 +30,7 @@ from inventory.models import (
 from inventory.services import transfers
 from inventory.services.ledger import Actor
 from omni import audit
-from omni.admin import LocationScopedAdminMixin
+from omni.admin import LocationScopedAdminMixin, follow_store_in_lists, list_follows_store
 from omni.auth import has_scope, visible_location_ids
 from omni.errors import DomainError
 
@@ -219,7 +219,7 @@ class SkuAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
         if sku.pk is None:
             return "—"
         request = getattr(self, "_request", None)
-        here = admin_views.current_location(request.user) if request else None
+        here = admin_views.current_location(request) if request else None
         entry = _stock_table(sku, near_location=here)
         rows = format_html_join(
             "",
@@ -472,7 +472,15 @@ class LowStockAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         ids = visible_location_ids(request.user)
+        if list_follows_store(request):
+            here = admin_views.current_location(request)
+            if here is not None:
+                ids = {here.pk}
         return selectors.low_stock_levels(location_ids=ids, model=LowStockLevel)
+
+    def changelist_view(self, request, extra_context=None):
+        follow_store_in_lists(request)
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request) -> bool:
         return False

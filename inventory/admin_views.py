@@ -26,19 +26,16 @@ from inventory.services.csv_exchange import (
 from inventory.services.ledger import Actor
 from omni import audit
 from omni.auth import has_scope, visible_location_ids
+from omni.charts import bar_chart
 from omni.errors import DomainError
+from omni.stores import current_location as switched_location
 
 LOOKUP_LIMIT = 25
 
 
-def current_location(user) -> Location | None:
-    """The store a staff member is working in now, else their first store."""
-    access = getattr(user, "staff_access", None)
-    if access is None:
-        return None
-    if access.current_location_id:
-        return access.current_location
-    return access.locations.order_by("code").first()
+def current_location(request) -> Location | None:
+    """The store the staff member is working in now (the header's store switcher)."""
+    return switched_location(request)
 
 
 def find_skus(query: str) -> list[Sku]:
@@ -65,7 +62,7 @@ def stock_lookup_view(request, *, admin_site):
         raise PermissionDenied
     query = request.GET.get("q", "")
     matches = find_skus(query)
-    here = current_location(request.user)
+    here = current_location(request)
     context = {
         **admin_site.each_context(request),
         "title": "Stock lookup",
@@ -87,6 +84,13 @@ def stock_lookup_view(request, *, admin_site):
             + f"?sku__id__exact={sku.pk}",
             change_url=reverse("admin:inventory_sku_change", args=[sku.pk]),
             **audit.trail(sku=sku, limit=5),
+            stock_chart=bar_chart(
+                [(place.location.name, place.available) for place in entry.places],
+                title=f"{sku.code}: units available by location",
+                highlight=here.name if here else None,
+            )
+            if entry.places
+            else None,
         )
     return TemplateResponse(request, "admin/inventory/stock_lookup.html", context)
 
@@ -243,7 +247,7 @@ def stock_change_view(request, *, admin_site, kind: str):
     if sku is None:
         return redirect("admin:inventory_stocklookup_changelist")
     form_class = AdjustForm if kind == "adjust" else CountForm
-    here = current_location(request.user)
+    here = current_location(request)
     chosen = request.GET.get("location") or (here.pk if here else None)
     if request.method == "POST":
         form = form_class(request.POST, user=request.user)

@@ -12,24 +12,41 @@ from django.utils.html import format_html
 from omni import services
 from omni.auth import roles_of, visible_location_ids
 from omni.models import ApiToken, AuditEntry, IdempotencyRecord, Role, Scope, StaffAccess
-
-admin.site.site_header = "Omni"
-admin.site.site_title = "Omni back office"
-admin.site.index_title = "Back office"
+from omni.stores import current_location
 
 
 class LocationScopedAdminMixin:
-    """Staff of one store see only their stores' rows. Set `location_field` to the path
-    of the row's location (e.g. "location" or "order__location")."""
+    """Staff of one store see only their stores' rows, and a list shows the store chosen
+    in the header's switcher (every store the user may see when none is chosen). Set
+    `location_field` to the path of the row's location (e.g. "location" or
+    "order__location")."""
 
     location_field = "location"
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         ids = visible_location_ids(request.user)
-        if ids is None:
-            return queryset
-        return queryset.filter(**{f"{self.location_field}__in": ids})
+        if ids is not None:
+            queryset = queryset.filter(**{f"{self.location_field}__in": ids})
+        if list_follows_store(request):
+            here = current_location(request)
+            if here is not None:
+                queryset = queryset.filter(**{self.location_field: here.pk})
+        return queryset
+
+    def changelist_view(self, request, extra_context=None):
+        follow_store_in_lists(request)
+        return super().changelist_view(request, extra_context)
+
+
+def follow_store_in_lists(request) -> None:
+    """Mark a list view: its rows follow the header's store. Detail pages do not, so a
+    link to another of the user's stores still opens."""
+    request._omni_list_follows_store = True
+
+
+def list_follows_store(request) -> bool:
+    return getattr(request, "_omni_list_follows_store", False)
 
 
 class ApiTokenForm(forms.ModelForm):

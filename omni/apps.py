@@ -1,9 +1,26 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class OmniConfig(AppConfig):
+    default = True
     name = "omni"
     verbose_name = "Omni"
 
     def ready(self) -> None:
         from omni import schema  # noqa: F401 - registers the OpenAPI auth extension
+
+
+class OmniAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with Omni's site: the role dashboard as home page, the store
+    switcher and the global search in every page's header."""
+
+    default = False
+    default_site = "omni.site.OmniAdminSite"
+
+    def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
+        super().ready()
+        # Each app's dashboard panels and search finders.
+        autodiscover_modules("dashboard")

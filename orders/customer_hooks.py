@@ -2,6 +2,7 @@
 
 from customers import hooks
 from orders.models import Cart, Order, Return
+from orders.selectors import visible_orders
 
 OPEN_STATUSES = [Order.Status.PLACED, Order.Status.ALLOCATED, Order.Status.PARTIALLY_FULFILLED]
 
@@ -14,8 +15,17 @@ def _orders_panel(customer, request) -> dict:
         .order_by("-placed_at")
     )
     returns = Return.objects.filter(customer=customer).select_related("order", "location")
+    shown = list(orders[:10])
+    # The customer's orders from every channel are listed; those the clerk may open link.
+    openable = set(
+        visible_orders(
+            request.user, Order.objects.filter(pk__in=[o.pk for o in shown])
+        ).values_list("pk", flat=True)
+    )
+    for order in shown:
+        order.openable = order.pk in openable
     return {
-        "orders": list(orders[:10]),
+        "orders": shown,
         "order_total": orders.count(),
         "returns": list(returns.order_by("-requested_at")[:5]),
     }

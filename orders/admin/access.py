@@ -8,7 +8,8 @@ from __future__ import annotations
 from django.http import Http404
 
 from inventory.models import Location
-from omni.auth import has_scope, visible_location_ids
+from omni.auth import has_scope
+from omni.stores import current_location, staff_locations, switch_location
 
 
 class ScopedAdminPermissions:
@@ -35,27 +36,19 @@ class ScopedAdminPermissions:
 
 def desk_locations(user):
     """The stores this user may work a desk for."""
-    locations = Location.objects.filter(is_active=True).order_by("name")
-    ids = visible_location_ids(user)
-    if ids is not None:
-        locations = locations.filter(pk__in=ids)
-    return locations
+    return staff_locations(user)
 
 
 def desk_location(request) -> Location | None:
-    """`?location=<code>` if the user may work there (404 otherwise), else the store the
-    staff member is working in now, else None (the page asks to choose)."""
-    choices = desk_locations(request.user)
+    """`?location=<code>` if the user may work there (404 otherwise; choosing it also
+    switches the header's store), else the store chosen in the header's switcher, else
+    None for roles that see every store (the page asks to choose)."""
     code = request.GET.get("location") or request.POST.get("location")
     if code:
-        location = choices.filter(code=code).first()
+        location = desk_locations(request.user).filter(code=code).first()
         if location is None:
             raise Http404("No such store among yours.")
+        if request.method == "GET":
+            switch_location(request, location.pk)
         return location
-    access = getattr(request.user, "staff_access", None)
-    current = access.current_location if access is not None else None
-    if current is not None and choices.filter(pk=current.pk).exists():
-        return current
-    if visible_location_ids(request.user) is not None:
-        return choices.first()
-    return None
+    return current_location(request)

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from omni.admin import follow_store_in_lists, list_follows_store
+from omni.stores import current_location
 from orders.admin.access import ScopedAdminPermissions, desk_locations
 from orders.models import (
     CreditAccount,
@@ -25,7 +27,7 @@ from orders.models import (
     Promotion,
     ReturnPolicy,
 )
-from orders.selectors import visible_orders
+from orders.selectors import orders_at, visible_orders
 
 
 def money(amount, currency: str) -> str:
@@ -201,7 +203,16 @@ class OrderAdmin(ScopedAdminPermissions, admin.ModelAdmin):
         return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
 
     def get_queryset(self, request):
-        return visible_orders(request.user, super().get_queryset(request))
+        queryset = visible_orders(request.user, super().get_queryset(request))
+        if list_follows_store(request):
+            here = current_location(request)
+            if here is not None:
+                queryset = orders_at(queryset, [here.pk])
+        return queryset
+
+    def changelist_view(self, request, extra_context=None):
+        follow_store_in_lists(request)
+        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Another store's order does not exist for this clerk: a plain 404, not the
