@@ -101,3 +101,6 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+from omni.webhooks import admin as webhooks_admin  # noqa: E402, F401 - registers its pages

@@ -6,4 +6,7 @@ class OmniConfig(AppConfig):
     verbose_name = "Omni"
 
     def ready(self) -> None:
-        from omni import schema  # noqa: F401 - registers the OpenAPI auth extension
+        from omni import (
+            schema,  # noqa: F401 - registers the OpenAPI auth extension
+            tasks,  # noqa: F401 - registers the periodic schedules
+        )

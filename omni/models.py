@@ -23,6 +23,7 @@ class Scope(models.TextChoices):
     CAMPAIGNS_READ = "campaigns:read"
     CAMPAIGNS_WRITE = "campaigns:write"
     EVENTS_WRITE = "events:write"
+    WEBHOOKS_ADMIN = "webhooks:admin"
 
 
 TOKEN_PREFIX = "omni_"  # noqa: S105 - a public prefix, not a secret
@@ -126,3 +127,12 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key}"
+
+
+# Outgoing webhooks keep their models in their own package; Django finds them here.
+from omni.webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)

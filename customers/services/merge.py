@@ -17,6 +17,7 @@ Rules kept here:
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -36,6 +37,7 @@ from customers.models import (
 )
 from customers.services.consent import current_consent, rebuild_consent_state
 from customers.services.identity import PROFILE_FIELDS
+from omni.webhooks import emit
 
 _RESTRICTIVENESS = {ConsentStatus.WITHDRAWN: 2, ConsentStatus.GRANTED: 1, None: 0}
 
@@ -93,7 +95,17 @@ def merge_customers(
         DuplicateSuggestion.objects.filter(
             first_id=low, second_id=high, status=DuplicateSuggestion.Status.OPEN
         ).update(status=DuplicateSuggestion.Status.MERGED)
+        emit("customer.merged", partial(_merge_data, record))
     return record
+
+
+def _merge_data(record: CustomerMerge) -> dict:
+    return {
+        "survivor": str(record.survivor.public_id),
+        "merged": str(record.merged.public_id),
+        "merge_id": record.pk,
+        "rule": record.rule,
+    }
 
 
 def unmerge_customers(
