@@ -137,7 +137,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Long waits never sit in the broker: a task is due within this window or its due time is
 # stored in PostgreSQL and picked up by a periodic task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "omni.beat:SingleBeatScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
