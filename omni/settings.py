@@ -288,5 +288,8 @@ LOGGING = {
 OMNI_WEBHOOK_RETRY_HOURS = env.int("OMNI_WEBHOOK_RETRY_HOURS", default=24)
 OMNI_WEBHOOK_TIMEOUT_SECONDS = env.float("OMNI_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 OMNI_WEBHOOK_BATCH_SIZE = env.int("OMNI_WEBHOOK_BATCH_SIZE", default=10)
+# How long a claimed delivery is held before another sender may try it (a sender that died
+# mid-request); by default a whole batch at the timeout plus a minute.
+OMNI_WEBHOOK_LEASE_SECONDS = env.int("OMNI_WEBHOOK_LEASE_SECONDS", default=0)
 # Plain http endpoints only in development (and tests, on loopback).
 OMNI_WEBHOOK_ALLOW_HTTP = env.bool("OMNI_WEBHOOK_ALLOW_HTTP", default=DEBUG)

@@ -196,6 +196,8 @@ def retry_window() -> timedelta:
 
 def lease() -> timedelta:
     """How long a claimed delivery is held: a whole batch at the timeout, and a margin."""
+    if settings.OMNI_WEBHOOK_LEASE_SECONDS:
+        return timedelta(seconds=settings.OMNI_WEBHOOK_LEASE_SECONDS)
     timeout = settings.OMNI_WEBHOOK_TIMEOUT_SECONDS
     return timedelta(seconds=settings.OMNI_WEBHOOK_BATCH_SIZE * timeout + 60)
 
