@@ -201,3 +201,6 @@ class AuditEntryAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="After")
     def after_pretty(self, entry: AuditEntry) -> str:
         return format_html("<pre>{}</pre>", json.dumps(entry.after, indent=2, sort_keys=True))
+
+
+from omni.webhooks import admin as webhooks_admin  # noqa: E402, F401 - registers its pages

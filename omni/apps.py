@@ -8,7 +8,10 @@ class OmniConfig(AppConfig):
     verbose_name = "Omni"
 
     def ready(self) -> None:
-        from omni import schema  # noqa: F401 - registers the OpenAPI auth extension
+        from omni import (
+            schema,  # noqa: F401 - registers the OpenAPI auth extension
+            tasks,  # noqa: F401 - registers the periodic schedules
+        )
 
 
 class OmniAdminConfig(admin_apps.AdminConfig):

@@ -24,6 +24,7 @@ class Scope(models.TextChoices):
     CAMPAIGNS_READ = "campaigns:read"
     CAMPAIGNS_WRITE = "campaigns:write"
     EVENTS_WRITE = "events:write"
+    WEBHOOKS_ADMIN = "webhooks:admin"
 
 
 TOKEN_PREFIX = "omni_"  # noqa: S105 - a public prefix, not a secret
@@ -238,3 +239,12 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditEntryImmutable
+
+
+# Outgoing webhooks keep their models in their own package; Django finds them here.
+from omni.webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)

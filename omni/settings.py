@@ -152,7 +152,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Long waits never sit in the broker: a task is due within this window or its due time is
 # stored in PostgreSQL and picked up by a periodic task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "omni.beat:SingleBeatScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
@@ -281,6 +281,8 @@ SPECTACULAR_SETTINGS = {
         "JourneyTriggerEnum": "campaigns.models.Journey.Trigger",
         "JourneyStepKindEnum": "campaigns.models.JourneyStep.Kind",
         "EnrollmentStateEnum": "campaigns.models.Enrollment.State",
+        "WebhookEventTypeEnum": "omni.webhooks.models.EventType",
+        "WebhookDeliveryStateEnum": "omni.webhooks.models.WebhookDelivery.State",
     },
 }
 
@@ -343,3 +345,14 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Outgoing webhooks ------------------------------------------------------------------
+# Failed deliveries are retried with exponential backoff for this many hours, then dead.
+OMNI_WEBHOOK_RETRY_HOURS = env.int("OMNI_WEBHOOK_RETRY_HOURS", default=24)
+OMNI_WEBHOOK_TIMEOUT_SECONDS = env.float("OMNI_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+OMNI_WEBHOOK_BATCH_SIZE = env.int("OMNI_WEBHOOK_BATCH_SIZE", default=10)
+# How long a claimed delivery is held before another sender may try it (a sender that died
+# mid-request); by default a whole batch at the timeout plus a minute.
+OMNI_WEBHOOK_LEASE_SECONDS = env.int("OMNI_WEBHOOK_LEASE_SECONDS", default=0)
+# Plain http endpoints only in development (and tests, on loopback).
+OMNI_WEBHOOK_ALLOW_HTTP = env.bool("OMNI_WEBHOOK_ALLOW_HTTP", default=DEBUG)

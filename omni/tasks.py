@@ -13,3 +13,6 @@ def record_heartbeat() -> str:
     """Beat sends this every minute; the worker stamps the cache, so /healthz can tell
     that both beat and a worker are alive."""
     return services.record_heartbeat()
+
+
+from omni.webhooks.tasks import send_due_webhooks, send_webhooks  # noqa: E402, F401 - registers them

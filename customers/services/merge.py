@@ -17,6 +17,7 @@ Rules kept here:
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,6 +38,7 @@ from customers.models import (
 from customers.services.consent import current_consent, rebuild_consent_state
 from customers.services.identity import PROFILE_FIELDS
 from omni import audit
+from omni.webhooks import emit
 
 _RESTRICTIVENESS = {ConsentStatus.WITHDRAWN: 2, ConsentStatus.GRANTED: 1, None: 0}
 
@@ -102,7 +104,17 @@ def merge_customers(
             after={"merged_into": survivor.pk, "merge": record.pk, "reason": reason, "rule": rule},
             customer=survivor,
         )
+        emit("customer.merged", partial(_merge_data, record))
     return record
+
+
+def _merge_data(record: CustomerMerge) -> dict:
+    return {
+        "survivor": str(record.survivor.public_id),
+        "merged": str(record.merged.public_id),
+        "merge_id": record.pk,
+        "rule": record.rule,
+    }
 
 
 def unmerge_customers(

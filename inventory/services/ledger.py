@@ -13,12 +13,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db import connection
 
 from inventory.models import Location, Reservation, Sku, StockLevel, StockMovement
 from omni.auth import SYSTEM, Actor
 from omni.errors import Conflict
+from omni.webhooks import emit
 
 
 class InsufficientStock(Conflict):
@@ -115,7 +117,12 @@ WITH moved AS (
        AND damaged + %(damaged_delta)s::integer >= 0
        AND on_hand - reserved - safety_stock >= %(require_available)s::integer
        AND (%(expect_on_hand)s::integer IS NULL OR on_hand = %(expect_on_hand)s::integer)
-    RETURNING id, on_hand
+    RETURNING id, on_hand,
+              -- this change took available stock below the reorder point (a "stock low" event)
+              reorder_point > 0
+              AND on_hand - reserved - safety_stock < reorder_point
+              AND on_hand - %(delta)s::integer - reserved + %(reserved_delta)s::integer
+                  - safety_stock >= reorder_point AS went_low
 ), logged AS (
     INSERT INTO inventory_stockmovement
         (stock_level_id, location_id, sku_id, kind, delta, reserved_delta, balance_after,
@@ -129,7 +136,8 @@ WITH moved AS (
 )
 """
 _MOVE_RESULT_SQL = """
-SELECT id, stock_level_id, balance_after, created_at, NULL, NULL, NULL FROM logged
+SELECT id, stock_level_id, balance_after, created_at, NULL, NULL, NULL,
+       (SELECT went_low FROM moved) FROM logged
 """
 # The reservation's compare-and-set waits for `moved` (EXISTS), so the stock row is locked
 # before the reservation row, the lock order every service keeps.
@@ -142,7 +150,7 @@ _CLOSE_SQL = """, closed AS (
     RETURNING closed_at
 )
 SELECT logged.id, logged.stock_level_id, logged.balance_after, logged.created_at, NULL, NULL,
-       (SELECT closed_at FROM closed)
+       (SELECT closed_at FROM closed), (SELECT went_low FROM moved)
   FROM logged
 """
 _HOLD_SQL = """, held AS (
@@ -157,7 +165,7 @@ _HOLD_SQL = """, held AS (
     RETURNING id, created_at
 )
 SELECT logged.id, logged.stock_level_id, logged.balance_after, logged.created_at,
-       held.id, held.created_at, NULL
+       held.id, held.created_at, NULL, (SELECT went_low FROM moved)
   FROM logged, held
 """
 
@@ -240,7 +248,9 @@ def move_stock(
             available=line["available"],
             lines=[line],
         )
-    movement_id, stock_level_id, balance_after, created_at, hold_id, held_at, closed_at = row
+    movement_id, stock_level_id, balance_after, created_at, hold_id, held_at, closed_at, low = row
+    if low:
+        emit("stock.low", partial(stock_low_data, stock_level_id))
     movement = StockMovement(
         id=movement_id,
         stock_level_id=stock_level_id,
@@ -278,6 +288,19 @@ def move_stock(
             )
         )
     return movement
+
+
+def stock_low_data(stock_level_id: int) -> dict:
+    level = StockLevel.objects.select_related("location", "sku").get(pk=stock_level_id)
+    return {
+        "location": level.location.code,
+        "sku": level.sku.code,
+        "on_hand": level.on_hand,
+        "reserved": level.reserved,
+        "safety_stock": level.safety_stock,
+        "available": max(level.on_hand - level.reserved - level.safety_stock, 0),
+        "reorder_point": level.reorder_point,
+    }
 
 
 def _loaded(instance):

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("inventory.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("campaigns.api.urls")),
+    path("", include("omni.webhooks.urls")),
 ]

@@ -28,6 +28,7 @@ from inventory.services.transfers import LineRequest as TransferLineRequest
 from inventory.services.transfers import create_transfer
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, NotFound, RuleBroken
+from omni.webhooks import emit
 from orders.models import Cart, Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
 from orders.services.carts import release_cart_holds
 from orders.services.customer_feed import feed_purchase
@@ -36,6 +37,7 @@ from orders.services.promotions import Line as PricedLine
 from orders.services.promotions import quote_discount, redeem_discount_code
 from orders.services.sourcing import plan_fulfilments
 from orders.signals import announce, purchase_recorded
+from orders.webhooks import order_data
 
 CENT = Decimal("0.01")
 # Orders hold their units until shipped or collected; the longest a reservation may live.
@@ -315,6 +317,7 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
             actor_token=actor.token,
         )
         feed_purchase(order)
+        emit("order.placed", partial(order_data, order, lines))
         if request.cart is not None:
             Cart.objects.filter(pk=request.cart.pk, status=Cart.Status.OPEN).update(
                 status=Cart.Status.CONVERTED

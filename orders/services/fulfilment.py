@@ -24,11 +24,13 @@ from inventory.services.reservations import (
 from inventory.services.transfers import pick_transfer, receive_transfer, ship_transfer
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, RuleBroken
+from omni.webhooks import emit
 from orders.models import Fulfilment, Order
 from orders.services.customer_feed import feed_cancellation
 from orders.services.notifications import notify_customer
 from orders.services.transitions import InvalidTransition, transition_fulfilment
 from orders.signals import announce, fulfilment_completed
+from orders.webhooks import pickup_data
 
 S = Fulfilment.Status
 M = Fulfilment.Method
@@ -115,6 +117,7 @@ def mark_ready_for_pickup(*, fulfilment: Fulfilment, actor: Actor = SYSTEM) -> F
             ready_at=now,
             pickup_deadline=now + timedelta(days=fulfilment.location.pickup_hold_days),
         )
+        emit("order.ready_for_pickup", partial(pickup_data, fulfilment))
         _notify_after_commit(
             fulfilment,
             "ready_for_pickup",
@@ -150,6 +153,7 @@ def collect_pickup(*, fulfilment: Fulfilment, code: str, actor: Actor = SYSTEM) 
         fulfilment = transition_fulfilment(
             fulfilment=fulfilment, to=S.COLLECTED, actor=actor, collected_at=timezone.now()
         )
+        emit("order.collected", partial(pickup_data, fulfilment))
         _commit_stock(fulfilment, actor)
         announce(fulfilment_completed, fulfilment=fulfilment)
     return fulfilment
@@ -166,6 +170,7 @@ def expire_overdue_pickups(*, now: datetime | None = None) -> int:
             with transaction.atomic():
                 fulfilment = transition_fulfilment(fulfilment=fulfilment, to=S.EXPIRED)
                 _release_stock(fulfilment, "Pickup not collected in time", SYSTEM)
+                emit("order.pickup_expired", partial(pickup_data, fulfilment))
                 _notify_after_commit(
                     fulfilment,
                     "pickup_expired",

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
@@ -26,12 +27,14 @@ from omni import audit
 from omni.auth import SYSTEM, Actor, roles_of
 from omni.errors import BadRequest, DomainError, RuleBroken
 from omni.models import Role
+from omni.webhooks import emit
 from orders.models import Order, OrderEvent, OrderLine, Payment, Refund, Return, ReturnLine
 from orders.services.checkout import place_order
 from orders.services.credit import add_credit, spend_credit, store_credit_account
 from orders.services.customer_feed import feed_return
 from orders.services.return_policy import evaluate_return
 from orders.services.transitions import InvalidTransition
+from orders.webhooks import return_data
 
 CENT = Decimal("0.01")
 R = Return.Status
@@ -188,6 +191,8 @@ def start_return(
             customer=return_request.customer_id,
             location=location,
         )
+        if return_request.status == R.RECEIVED:
+            emit("return.received", partial(return_data, return_request))
     return return_request
 
 
@@ -274,6 +279,7 @@ def receive_return(*, return_request: Return, location: Location, actor: Actor =
             location=location,
             received_at=timezone.now(),
         )
+        emit("return.received", partial(return_data, return_request))
     return return_request
 
 

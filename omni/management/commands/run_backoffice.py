@@ -70,7 +70,7 @@ class Command(BaseCommand):
                 "--loglevel",
                 "INFO",
                 "--scheduler",
-                "django_celery_beat.schedulers:DatabaseScheduler",
+                "omni.beat:SingleBeatScheduler",
             ],
         }
         children = {
