@@ -37,9 +37,8 @@ format: $(STAMP) ## format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## run the benchmarks under bench/
-	@for script in bench/stock.py bench/customers.py bench/orders.py bench/campaigns.py; do \
-		echo "== $$script"; $(BIN)/python $$script || exit 1; done
+bench: $(STAMP) ## run every benchmark under bench/ and print one results table (BENCH_ARGS=--quick)
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 stop: $(STAMP) ## stop the embedded PostgreSQL and Redis
 	$(BIN)/python -c "from omni import embedded; embedded.stop_all()"

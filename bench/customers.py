@@ -32,7 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database, free_port, start_gunicorn, stop_gunicorn  # noqa: E402
+from bench.harness import (  # noqa: E402
+    bench_database,
+    free_port,
+    record,
+    start_gunicorn,
+    stop_gunicorn,
+)
 
 BENCH_DB = "omni_bench_customers"
 
@@ -158,6 +164,16 @@ def run(name: str, make_request, total: int, threads: int) -> dict:
         f"p95 {result['p95']:6.1f} ms  p99 {result['p99']:6.1f} ms  "
         f"{result['rps']:6.0f} req/s  failures {result['failures']}"
     )
+    if name != "warm-up":
+        record(
+            f"customers: {name}",
+            throughput=result["rps"],
+            p50_ms=result["p50"],
+            p95_ms=result["p95"],
+            clients=threads,
+            baseline="bare DRF endpoint, no database (framework overhead)",
+            note=f"{result['failures']} failed" if result["failures"] else "",
+        )
     return result
 
 
@@ -193,6 +209,13 @@ def direct_calls(count: int, total: int) -> dict:
         results[name] = (statistics.median(timings), timings[int(len(timings) * 0.95) - 1])
         print(
             f"in-process {name:<40} p50 {results[name][0]:6.2f} ms  p95 {results[name][1]:6.2f} ms"
+        )
+        record(
+            f"customers: in-process {name}",
+            p50_ms=results[name][0],
+            p95_ms=results[name][1],
+            clients=1,
+            baseline="pgbench primary-key lookup of a stock level",
         )
     return {"name": "in-process", "failures": 0, **results}
 

@@ -45,6 +45,7 @@ from bench.harness import (  # noqa: E402
     bench_database,
     free_port,
     percentile,
+    record,
     start_gunicorn,
     stop_gunicorn,
 )
@@ -375,6 +376,21 @@ def main() -> None:
     ]
     for name, value in rows:
         print(f"{name:<40} {value}")
+    record(
+        f"orders: POS sale over HTTP, {args.skus} SKUs in one store ({args.workers} workers)",
+        throughput=sales["rate"],
+        p50_ms=sales["p50"],
+        p95_ms=sales["p95"],
+        clients=args.clients,
+        baseline="pgbench bare conditional UPDATE reserve+release",
+        note=f"{len(sales['failures'])} failed" if sales["failures"] else "",
+    )
+    record(
+        f"orders: recompute_all_metrics(), {customers:,} customers / {facts:,} facts",
+        throughput=customers / seconds,
+        unit="customers/s",
+        note=f"{seconds:.1f} s",
+    )
 
     problems = []
     if sales["failures"]:

@@ -39,7 +39,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
-from bench.harness import free_port, percentile, start_gunicorn, stop_gunicorn  # noqa: E402
+from bench.harness import (  # noqa: E402
+    free_port,
+    percentile,
+    record,
+    start_gunicorn,
+    stop_gunicorn,
+)
 
 HOT_SKU = "BENCH-HOT"
 STORE = "bench-store"
@@ -417,6 +423,20 @@ def main() -> None:
     print(f"|{'-' * 68}|---------|-------|--------|--------|")
     for name, clients, ops, p50, p95 in rows:
         print(f"| {name:<66} | {clients:>7} | {ops:>5.0f} | {p50:>6} | {p95:>6} |")
+        record(
+            f"stock: {name}",
+            throughput=ops,
+            unit="ops/s",
+            p50_ms=float(p50) if p50 else None,
+            p95_ms=float(p95) if p95 else None,
+            clients=clients,
+            baseline=None
+            if name.startswith("pgbench bare")
+            else "bare DRF endpoint, no database (framework overhead)"
+            if name.startswith("HTTP")
+            else "stock: pgbench bare UPDATE reserve+release, "
+            + ("1 hot row" if "hot" in name else f"{options.skus} rows"),
+        )
     print()
     best_hot = max(service_hot["ops"], service_cores_hot["ops"])
     best_spread = max(service_spread["ops"], service_cores["ops"])
