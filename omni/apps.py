@@ -8,7 +8,12 @@ class OmniConfig(AppConfig):
     verbose_name = "Omni"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from omni import schema  # noqa: F401 - registers the OpenAPI auth extension
+
+        # Each app's background job kinds and CSV importers, for the web and the worker.
+        autodiscover_modules("jobs")
 
 
 class OmniAdminConfig(admin_apps.AdminConfig):

@@ -13,3 +13,12 @@ def record_heartbeat() -> str:
     """Beat sends this every minute; the worker stamps the cache, so /healthz can tell
     that both beat and a worker are alive."""
     return services.record_heartbeat()
+
+
+@shared_task(name="omni.run_job")
+def run_job_task(job_id: int) -> str:
+    """Run one background job (CSV import, metrics recompute...); safe to deliver twice."""
+    from omni.jobs import run_job
+
+    job = run_job(job_id=job_id)
+    return job.state if job is not None else "gone"
