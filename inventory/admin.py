@@ -189,7 +189,7 @@ class SkuAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
         extra = [
             path(
                 "import-csv/",
-                self.admin_site.admin_view(admin_views.CatalogImportView.as_view(admin=self)),
+                self.admin_site.admin_view(admin_views.catalog_import_view),
                 name="inventory_sku_import",
             ),
             path(

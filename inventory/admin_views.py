@@ -11,17 +11,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views import View
 
 from inventory import selectors
 from inventory.distance import point_of
 from inventory.models import Location, Sku
 from inventory.services.csv_exchange import (
-    COLUMNS,
-    CatalogImportInvalid,
-    check_catalog_csv,
     export_stock_csv,
-    import_catalog_csv,
 )
 from inventory.services.ledger import Actor
 from omni import audit
@@ -95,78 +90,12 @@ def stock_lookup_view(request, *, admin_site):
     return TemplateResponse(request, "admin/inventory/stock_lookup.html", context)
 
 
-class CsvUploadForm(forms.Form):
-    file = forms.FileField(help_text="UTF-8 CSV with a header row.")
-
-
-class CatalogImportView(View):
-    """Upload → validation report (nothing written) or preview → confirm → import."""
-
-    admin = None
-    template = "admin/inventory/csv_import.html"
-
-    def _context(self, request, **extra):
-        return {
-            **self.admin.admin_site.each_context(request),
-            "title": "Import products, SKUs and opening stock",
-            "opts": Sku._meta,
-            "columns": COLUMNS,
-            **extra,
-        }
-
-    def dispatch(self, request, *args, **kwargs):
-        if not has_scope(request.user, "catalog:write"):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def get(self, request):
-        return TemplateResponse(
-            request, self.template, self._context(request, form=CsvUploadForm())
-        )
-
-    def post(self, request):
-        if "confirm" in request.POST:
-            text = request.POST.get("csv_text", "")
-            try:
-                result = import_catalog_csv(text=text, actor=Actor.of(request.user))
-            except CatalogImportInvalid as exc:
-                return TemplateResponse(
-                    request,
-                    self.template,
-                    self._context(request, form=CsvUploadForm(), errors=exc.details["errors"]),
-                )
-            except DomainError as exc:
-                messages.error(request, exc.message)
-                return redirect("admin:inventory_sku_import")
-            messages.success(
-                request,
-                f"Imported {result.products} products, {result.skus} SKUs and "
-                f"{result.receipts} opening receipts ({result.units} units).",
-            )
-            return redirect("admin:inventory_sku_changelist")
-        form = CsvUploadForm(request.POST, request.FILES)
-        if not form.is_valid():
-            return TemplateResponse(request, self.template, self._context(request, form=form))
-        try:
-            text = form.cleaned_data["file"].read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            errors = [{"row": 1, "column": "", "error": "the file is not UTF-8 text"}]
-            return TemplateResponse(
-                request, self.template, self._context(request, form=form, errors=errors)
-            )
-        try:
-            plan = check_catalog_csv(text=text)
-        except CatalogImportInvalid as exc:
-            return TemplateResponse(
-                request,
-                self.template,
-                self._context(request, form=CsvUploadForm(), errors=exc.details["errors"]),
-            )
-        return TemplateResponse(
-            request,
-            self.template,
-            self._context(request, plan=plan, preview=plan.rows[:50], csv_text=text),
-        )
+def catalog_import_view(request):
+    """The catalogue import is the products import of the shared CSV flow (preview, then
+    written all or nothing in the worker)."""
+    if not has_scope(request.user, "catalog:write"):
+        raise PermissionDenied
+    return redirect("admin:csv_import", kind="products")
 
 
 def export_stock_view(request):

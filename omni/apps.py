@@ -8,10 +8,15 @@ class OmniConfig(AppConfig):
     verbose_name = "Omni"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from omni import (
             schema,  # noqa: F401 - registers the OpenAPI auth extension
             tasks,  # noqa: F401 - registers the periodic schedules
         )
+
+        # Each app's background job kinds and CSV importers, for the web and the worker.
+        autodiscover_modules("jobs")
 
 
 class OmniAdminConfig(admin_apps.AdminConfig):

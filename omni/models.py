@@ -241,6 +241,63 @@ class AuditEntry(models.Model):
         raise AuditEntryImmutable
 
 
+class Job(models.Model):
+    """A long action run by the worker (a CSV import, a metrics recompute, a campaign
+    send) whose progress a page shows while it runs. Kinds and what they do are
+    registered in `omni.jobs`."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting for the worker"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    # Large input (e.g. the CSV text), kept apart from the small params.
+    payload = models.TextField(blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    progress_note = models.CharField(max_length=200, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True, help_text="The error shape: code, message.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress_total__isnull=True)
+                | Q(progress_done__lte=models.F("progress_total")),
+                name="job_progress_within_total",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="failed") | Q(error__isnull=False),
+                name="failed_job_has_error",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_state_display().lower()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.SUCCEEDED, self.State.FAILED)
+
+    @property
+    def percent(self) -> int | None:
+        if not self.progress_total:
+            return 100 if self.state == self.State.SUCCEEDED else None
+        return round(100 * self.progress_done / self.progress_total)
+
+
 # Outgoing webhooks keep their models in their own package; Django finds them here.
 from omni.webhooks.models import (  # noqa: E402, F401
     WebhookAttempt,

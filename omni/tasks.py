@@ -15,4 +15,13 @@ def record_heartbeat() -> str:
     return services.record_heartbeat()
 
 
+@shared_task(name="omni.run_job")
+def run_job_task(job_id: int) -> str:
+    """Run one background job (CSV import, metrics recompute...); safe to deliver twice."""
+    from omni.jobs import run_job
+
+    job = run_job(job_id=job_id)
+    return job.state if job is not None else "gone"
+
+
 from omni.webhooks.tasks import send_due_webhooks, send_webhooks  # noqa: E402, F401 - registers them

@@ -211,22 +211,29 @@ def refresh_customer_metrics(*, customer_ids: list[int], as_of: datetime | None 
         cursor.execute(_TIER_SQL, params)
 
 
-def recompute_all_metrics(*, as_of: datetime | None = None) -> int:
+def recompute_all_metrics(*, as_of: datetime | None = None, progress=None) -> int:
     """The nightly run: every customer's metrics from the facts, then tiers, then the RFM
     quintiles and segments, in set-based statements. Safe to run again.
 
     Each step commits on its own: a purchase being recorded meanwhile locks the loyalty
     account and then the metrics row, so holding metrics rows while locking accounts (one
-    transaction for both) could deadlock with it."""
+    transaction for both) could deadlock with it.
+
+    `progress(done, total, note)`, if given, hears after each of the three steps."""
+    report = progress or (lambda done, total, note: None)
     params = _params(customer_ids=None, as_of=as_of or timezone.now())
+    report(0, 3, "Recomputing every customer's metrics")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_UPSERT_SQL, params)
         count = cursor.rowcount
+    report(1, 3, f"{count} customers' metrics recomputed; updating loyalty tiers")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_TIER_SQL, params)
+    report(2, 3, "Ranking RFM quintiles and segments")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_UNSCORE_SQL)
         cursor.execute(_QUINTILES_SQL)
+    report(3, 3, "Done")
     return count
 
 

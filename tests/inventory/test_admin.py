@@ -6,7 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from inventory.models import Sku, StockMovement, Transfer
 from inventory.seed import ean13
 from inventory.services import transfers
-from omni.models import Role
+from omni.jobs import run_job
+from omni.models import Job, Role
 from tests.factories import UserFactory, make_staff
 from tests.inventory.catalog_factories import CatalogSkuFactory, place, stock
 
@@ -154,7 +155,7 @@ def test_the_low_stock_list_requests_replenishment_from_the_warehouse(lena, netw
 
 def _upload(client, text):
     return client.post(
-        "/admin/inventory/sku/import-csv/",
+        "/admin/csv/products/import/",
         {"file": SimpleUploadedFile("catalogue.csv", text.encode(), content_type="text/csv")},
     )
 
@@ -165,7 +166,7 @@ HEADER = "product_slug,product_name,sku_code,barcode,price,location,quantity\n"
 def test_the_csv_import_reports_errors_and_writes_nothing(lena, network):
     response = _upload(lena, HEADER + "tee,Tee,TEE-1,4006381333932,19.90,lisbon-chiado,2\n")
     page = response.content.decode()
-    assert "nothing was imported" in page
+    assert "nothing will be imported" in page
     assert "not a valid GTIN" in page
     assert not Sku.objects.exists()
 
@@ -173,17 +174,21 @@ def test_the_csv_import_reports_errors_and_writes_nothing(lena, network):
 def test_the_csv_import_previews_then_imports_on_confirmation(lena, network):
     text = HEADER + f"tee,Tee,TEE-1,{ean13(7)},19.90,lisbon-chiado,2\n"
     preview = _upload(lena, text)
-    assert "Ready to import" in preview.content.decode()
+    assert "ready to import" in preview.content.decode()
     assert not Sku.objects.exists()
-    response = lena.post(
-        "/admin/inventory/sku/import-csv/", {"confirm": "1", "csv_text": text}, follow=True
-    )
-    assert "Imported 1 products, 1 SKUs" in response.content.decode()
+    response = lena.post("/admin/csv/products/import/", {"confirm": "1", "csv_text": text})
+    job = Job.objects.get()
+    assert response["Location"] == f"/admin/jobs/{job.pk}/"
+    assert not Sku.objects.exists()  # the worker writes it
+    run_job(job_id=job.pk)
+    page = lena.get(response["Location"]).content.decode()
+    assert "Imported 1 product(s), 1 SKU(s)" in page
     assert Sku.objects.get(code="TEE-1").stock_levels.get().on_hand == 2
 
 
 def test_a_store_associate_cannot_import_a_catalogue(ana, network):
     assert ana.get("/admin/inventory/sku/import-csv/").status_code == 403
+    assert ana.get("/admin/csv/products/import/").status_code == 403
 
 
 def test_stock_export_gives_store_staff_their_own_stores(ana, network, boots):

@@ -165,3 +165,41 @@ def test_the_counter_pages_fit_a_tablet(browser_page, world, staff):
         page.goto("/admin/orders/pickupdesk/")
         fits_the_screen(page, size["width"])
         page.omni_screenshot(f"staff-pickup-queue-tablet-{name}")
+
+
+@pytest.mark.celery_worker
+def test_a_marketer_imports_customers_and_watches_the_worker_finish(
+    browser_page, celery_worker_thread, tmp_path
+):
+    from customers.models import Customer
+    from omni.models import Role
+    from tests.factories import make_staff
+
+    make_staff("marco", Role.MARKETER)
+    bad = tmp_path / "customers-bad.csv"
+    bad.write_text("first_name,email,phone,country\nInês,ines@example.com,12,PT\n")
+    good = tmp_path / "customers.csv"
+    good.write_text(
+        "first_name,last_name,email,phone,country\n"
+        + "".join(f"Cliente,N{n},c{n}@example.com,91200{n:04d},PT\n" for n in range(120))
+    )
+    page = browser_page
+    log_in(page, "marco")
+    page.get_by_role("link", name="Import and export (CSV)").click()
+    page.locator("#csv-customers").get_by_role("link", name="Import…").click()
+    page.set_input_files("#csv-file", str(bad))
+    page.get_by_role("button", name="Check the file").click()
+    errors = page.inner_text("#csv-errors")
+    assert "2\tphone" in errors
+    page.omni_screenshot("staff-csv-import-errors")
+
+    page.set_input_files("#csv-file", str(good))
+    page.get_by_role("button", name="Check the file").click()
+    assert "120 row(s): 120 new customer(s)" in page.inner_text("#content")
+    page.omni_screenshot("staff-csv-import-preview")
+    page.get_by_role("button", name="Import 120 row(s)").click()
+    # The job page polls until the worker is done, then shows the result.
+    page.wait_for_selector("#job-result", timeout=60_000)
+    assert "Imported 120 customer row(s): 120 new customer(s)." in page.inner_text("#job-result")
+    assert Customer.objects.count() == 120
+    page.omni_screenshot("staff-job-done")
