@@ -25,3 +25,8 @@ class CampaignsConfig(AppConfig):
             task="campaigns.run_journeys",
             every_seconds=60,
         )
+        register_schedule(
+            name="Enrol lapsed customers in win-back journeys",
+            task="campaigns.enrol_lapsed_customers",
+            crontab="7 * * * *",
+        )

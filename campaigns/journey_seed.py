@@ -135,6 +135,7 @@ JOURNEYS = [
         "steps": [
             {"kind": "exit_when", "rule": "cart_items_bought"},
             {"kind": "exit_when", "rule": "cart_closed"},
+            {"kind": "exit_when", "rule": "cart_active_again"},
             {"kind": "wait", "wait": timedelta(hours=1)},
             {"kind": "send", "message_key": "reminder"},
             {"kind": "wait", "wait": timedelta(hours=23)},

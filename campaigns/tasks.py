@@ -26,3 +26,9 @@ def release_due_deliveries(at: str | None = None) -> int:
 def run_journeys(at: str | None = None) -> dict:
     """Enrol timed triggers and advance due journey enrolments (see services.journeys)."""
     return journeys.run_journeys(now=sending.now_or(at))
+
+
+@shared_task(name="campaigns.enrol_lapsed_customers")
+def enrol_lapsed_customers(at: str | None = None) -> int:
+    """Enrol customers with no purchase for a win-back journey's number of days."""
+    return journeys.enrol_lapsed_customers(now=sending.now_or(at))

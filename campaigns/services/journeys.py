@@ -88,6 +88,13 @@ def cart_closed(enrollment: Enrollment, now: datetime.datetime) -> bool:
     return cart is None or cart.status != Cart.Status.OPEN or not cart.lines.exists()
 
 
+def cart_active_again(enrollment: Enrollment, now: datetime.datetime) -> bool:
+    """The customer came back to the cart after it went idle (a later idle spell is a new
+    trigger instance)."""
+    cart = _cart(enrollment)
+    return cart is not None and cart.last_activity_at > enrollment.triggered_at
+
+
 def cart_open(enrollment: Enrollment, now: datetime.datetime) -> bool:
     return not cart_closed(enrollment, now)
 
@@ -125,6 +132,7 @@ def order_not_cancelled(enrollment: Enrollment, now: datetime.datetime) -> bool:
 RULES: dict[str, tuple[str, Callable[[Enrollment, datetime.datetime], bool]]] = {
     "cart_items_bought": ("Every cart item was bought (any channel)", cart_items_bought),
     "cart_closed": ("The cart was emptied or checked out", cart_closed),
+    "cart_active_again": ("The customer came back to the cart", cart_active_again),
     "cart_open": ("The cart still holds items", cart_open),
     "purchased_since_trigger": ("Bought something since the trigger", purchased_since_trigger),
     "no_purchase_since_trigger": ("Bought nothing since the trigger", no_purchase_since_trigger),
@@ -275,9 +283,12 @@ _ENROL_SQL = """
 """
 
 # Open carts with items, idle for at least the journey's threshold but not for ages (a
-# journey switched on today does not chase last year's carts).
+# journey switched on today does not chase last year's carts). Each idle spell of a cart is
+# its own trigger instance (the key carries the time of the last activity).
 _IDLE_CARTS = """
-    SELECT cart.customer_id, 'cart:' || cart.id AS trigger_key,
+    SELECT cart.customer_id,
+           'cart:' || cart.id || ':' || floor(extract(epoch FROM cart.last_activity_at))::bigint
+           AS trigger_key,
            jsonb_build_object('cart_id', cart.id) AS subject,
            cart.last_activity_at AS triggered_at
     FROM orders_cart cart
@@ -300,15 +311,17 @@ _LAPSED = """
 CART_LOOKBACK = datetime.timedelta(days=2)
 
 
-def enrol_timed_triggers(*, now: datetime.datetime | None = None) -> int:
+TIMED_TRIGGERS = (Journey.Trigger.CART_IDLE, Journey.Trigger.NO_PURCHASE_FOR_DAYS)
+
+
+def enrol_timed_triggers(
+    *, now: datetime.datetime | None = None, triggers: tuple[str, ...] = TIMED_TRIGGERS
+) -> int:
     """Find idle carts and lapsed customers for every active timed journey, set-based.
     Returns how many enrolments were made."""
     now = now or timezone.now()
     made = 0
-    for journey in Journey.objects.filter(
-        active=True,
-        trigger__in=[Journey.Trigger.CART_IDLE, Journey.Trigger.NO_PURCHASE_FOR_DAYS],
-    ):
+    for journey in Journey.objects.filter(active=True, trigger__in=triggers):
         after = journey.trigger_after
         if journey.trigger == Journey.Trigger.CART_IDLE:
             source, params = _IDLE_CARTS, [now - after, now - after - CART_LOOKBACK]
@@ -505,8 +518,14 @@ def advance_due_enrollments(
 
 
 def run_journeys(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """The periodic tick: enrol timed triggers, then advance what is due."""
+    """The tick, every minute: enrol idle carts, then advance what is due. Lapsed customers
+    are found by `enrol_lapsed_customers`, hourly: that scan reads every customer's last
+    order, and a lapse measured in days does not need minute precision."""
     now = now or timezone.now()
-    enrolled = enrol_timed_triggers(now=now)
+    enrolled = enrol_timed_triggers(now=now, triggers=(Journey.Trigger.CART_IDLE,))
     outcome = advance_due_enrollments(now=now)
     return {"enrolled": enrolled, **outcome}
+
+
+def enrol_lapsed_customers(*, now: datetime.datetime | None = None) -> int:
+    return enrol_timed_triggers(now=now, triggers=(Journey.Trigger.NO_PURCHASE_FOR_DAYS,))

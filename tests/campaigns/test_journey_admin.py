@@ -91,7 +91,7 @@ def test_the_enrolment_list_shows_state_step_and_exit_reason(browser_page, marta
         state="exited", exit_reason="exit_when:cart_items_bought", finished_at=now
     )
     Enrollment.objects.filter(customer__first_name="Carla").update(
-        step_position=4, due_at=now + timedelta(hours=23)
+        step_position=6, due_at=now + timedelta(hours=23)
     )
     Journey.objects.filter(key="abandoned-cart").update(active=True)
     log_in(browser_page, "marta")
@@ -101,4 +101,5 @@ def test_the_enrolment_list_shows_state_step_and_exit_reason(browser_page, marta
     assert "exit_when:cart_items_bought" in listing
     assert "Active" in listing
     assert "Carla Silva" in listing
+    assert "6" in listing
     browser_page.omni_screenshot("journey-enrollments")

@@ -208,3 +208,25 @@ def test_emptying_the_cart_exits_the_journey(celery_worker_thread, smtp_inbox, s
     assert wait_for(settled)
     assert journey_deliveries(dani).count() == 1
     assert not Order.objects.filter(customer=dani).exists()
+
+
+def test_the_beat_schedule_runs_the_journey_tick_on_the_worker(
+    celery_worker_thread, smtp_inbox, shop
+):
+    from django_celery_beat.models import PeriodicTask
+
+    from omni.celery import app
+    from omni.services import ensure_schedules
+
+    eva = reachable_customer(first_name="Eva", phone=False)
+    StatedPolicy.grant(eva, "email")
+    abandon_cart(eva, [shop["boots"]], timezone.now() - timedelta(hours=2))
+    ensure_schedules()
+    task = PeriodicTask.objects.get(task="campaigns.run_journeys")
+    assert task.interval.every == 60
+
+    app.send_task(task.task)
+
+    assert wait_for(lambda: journey_deliveries(eva).filter(state="sent").exists())
+    assert wait_for(lambda: len(smtp_inbox.messages) == 1)
+    assert Enrollment.objects.get(customer=eva).step_position == 6

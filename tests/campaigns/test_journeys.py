@@ -387,3 +387,26 @@ def test_a_till_sale_starts_the_thank_you_review_and_cross_sell_messages(
     suggested = [item["name"] for item in cross_sell.context["recommendations"]]
     assert suggested[0] == catalogue["boots"].product.name
     assert catalogue["jacket"].product.name not in suggested
+
+
+def test_coming_back_to_the_cart_ends_the_journey_and_a_new_idle_spell_starts_another(
+    catalogue, django_capture_on_commit_callbacks
+):
+    activate("abandoned-cart")
+    ana = reachable_customer()
+    cart = cart_of(ana, [catalogue["boots"]])
+    journeys.run_journeys(now=T0 + timedelta(hours=1))
+    first = Enrollment.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        set_cart_line(cart=cart, sku=catalogue["jacket"], quantity=1)
+
+    first.refresh_from_db()
+    assert first.state == Enrollment.State.EXITED
+    assert first.exit_reason == "exit_when:cart_active_again"
+    cart.refresh_from_db()
+    journeys.run_journeys(now=cart.last_activity_at + timedelta(hours=1))
+    second = Enrollment.objects.exclude(pk=first.pk).get()
+    assert second.triggered_at == cart.last_activity_at
+    [_, reminder] = Delivery.objects.filter(customer=ana).order_by("pk")
+    assert [line["sku"] for line in reminder.context["cart"]["lines"]] == ["BOOT-41", "JKT-M"]

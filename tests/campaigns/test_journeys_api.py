@@ -35,13 +35,14 @@ def test_journeys_are_listed_with_their_ordered_steps(marketer, seeded):
     assert [step["kind"] for step in body["steps"]] == [
         "exit_when",
         "exit_when",
+        "exit_when",
         "wait",
         "send",
         "wait",
         "send",
     ]
-    assert body["steps"][2]["wait"] == "01:00:00"
-    assert body["steps"][5]["promotion"] is not None
+    assert body["steps"][3]["wait"] == "01:00:00"
+    assert body["steps"][6]["promotion"] is not None
 
 
 def test_a_marketer_switches_a_journey_on(marketer, seeded):
