@@ -11,9 +11,21 @@ class CampaignsConfig(AppConfig):
 
         merging.register()
 
+        from campaigns.services.attribution import credit_placed_order
+        from orders.hooks import register_purchase_listener
+
+        # Orders on every channel, the till included, are credited to the message that
+        # earned them (orders does not import campaigns).
+        register_purchase_listener("campaigns.attribution", credit_placed_order)
+
         # Deferred deliveries wait in PostgreSQL; this sweep sends them when due.
         register_schedule(
             name="Release due campaign deliveries",
             task="campaigns.release_due_deliveries",
             every_seconds=60,
+        )
+        register_schedule(
+            name="Recompute campaign attribution",
+            task="campaigns.recompute_attribution",
+            crontab="30 3 * * *",
         )

@@ -242,3 +242,13 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.step_key} → {self.customer_id} by {self.channel}"
+
+
+# Schedules, experiments, holdouts and attribution live in their own module.
+from campaigns.experiment_models import (  # noqa: E402, F401
+    Arm,
+    Assignment,
+    Attribution,
+    Experiment,
+    Schedule,
+)
