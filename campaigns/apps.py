@@ -12,6 +12,13 @@ class CampaignsConfig(AppConfig):
         merging.register()
         journey_hooks.connect()
 
+        from campaigns.services.attribution import credit_placed_order
+        from orders.hooks import register_purchase_listener
+
+        # Orders on every channel, the till included, are credited to the message that
+        # earned them (orders does not import campaigns).
+        register_purchase_listener("campaigns.attribution", credit_placed_order)
+
         # Deferred deliveries wait in PostgreSQL; this sweep sends them when due.
         register_schedule(
             name="Release due campaign deliveries",
@@ -29,4 +36,9 @@ class CampaignsConfig(AppConfig):
             name="Enrol lapsed customers in win-back journeys",
             task="campaigns.enrol_lapsed_customers",
             crontab="7 * * * *",
+        )
+        register_schedule(
+            name="Recompute campaign attribution",
+            task="campaigns.recompute_attribution",
+            crontab="30 3 * * *",
         )

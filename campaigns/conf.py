@@ -60,6 +60,19 @@ DEFAULTS = {
     "OMNI_JOURNEY_MAX_ATTEMPTS": 5,
     # Recommendations: how far back best-sellers and bought-together are counted.
     "OMNI_RECOMMENDATION_WINDOW": timedelta(days=180),
+    # Attribution windows: an order is credited to the last message the customer clicked
+    # within the click window or opened within the open window before ordering. SMS and
+    # push report no opens, so their receipt (or send) counts as the open.
+    "OMNI_ATTRIBUTION_CLICK_WINDOW": timedelta(
+        hours=float(os.environ.get("OMNI_ATTRIBUTION_CLICK_HOURS", "120"))
+    ),
+    "OMNI_ATTRIBUTION_OPEN_WINDOW": timedelta(
+        hours=float(os.environ.get("OMNI_ATTRIBUTION_OPEN_HOURS", "24"))
+    ),
+    # Customers kept out of all marketing, by a stable hash of their ID (0 = none).
+    "OMNI_GLOBAL_HOLDOUT_PERCENT": float(os.environ.get("OMNI_GLOBAL_HOLDOUT_PERCENT", "0")),
+    # Changing the salt draws a new global holdout group.
+    "OMNI_GLOBAL_HOLDOUT_SALT": os.environ.get("OMNI_GLOBAL_HOLDOUT_SALT", "omni-global-holdout"),
 }
 
 

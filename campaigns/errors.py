@@ -36,3 +36,18 @@ class CampaignClosed(Conflict):
 class DeliveryNotFound(NotFound):
     code = "delivery_not_found"
     message = "No delivery has this provider message id."
+
+
+class InvalidSchedule(BadRequest):
+    code = "invalid_schedule"
+    message = "The schedule is not valid."
+
+
+class InvalidExperiment(BadRequest):
+    code = "invalid_experiment"
+    message = "The experiment is not valid."
+
+
+class NoWinner(RuleBroken):
+    code = "no_winner"
+    message = "No arm has won with significance yet."

@@ -262,3 +262,11 @@ from campaigns.journey_models import (  # noqa: E402, F401, I001
     TransactionalMessage,
 )
 from campaigns.segment_models import Segment, SegmentMember  # noqa: E402, F401
+
+from campaigns.experiment_models import (  # noqa: E402, F401, I001
+    Arm,
+    Assignment,
+    Attribution,
+    Experiment,
+    Schedule,
+)

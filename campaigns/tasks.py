@@ -32,3 +32,25 @@ def run_journeys(at: str | None = None) -> dict:
 def enrol_lapsed_customers(at: str | None = None) -> int:
     """Enrol customers with no purchase for a win-back journey's number of days."""
     return journeys.enrol_lapsed_customers(now=sending.now_or(at))
+
+
+@shared_task(name="campaigns.run_scheduled_send")
+def run_scheduled_send(schedule_id: int) -> dict | None:
+    """What a campaign's beat row fires (one-time, recurring or local-time)."""
+    from campaigns.services.scheduling import run_scheduled_send as run
+
+    result = run(schedule_id=schedule_id)
+    return None if result is None else {"queued": result.queued, "skipped": result.skipped}
+
+
+@shared_task(name="campaigns.recompute_attribution")
+def recompute_attribution(days: int = 30) -> int:
+    """Nightly: credit again the last days' orders (late opens and clicks, merges)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from campaigns.services.attribution import recompute_attributions
+
+    until = timezone.now()
+    return recompute_attributions(since=until - datetime.timedelta(days=days), until=until)

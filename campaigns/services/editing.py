@@ -168,6 +168,9 @@ def cancel_campaign(*, campaign: Campaign, now=None) -> Campaign:
         if campaign.status != Campaign.Status.CANCELLED:
             raise CampaignClosed("A sent campaign cannot be cancelled.", status=campaign.status)
         audit.record("campaign.cancelled", campaign, after={"status": campaign.status})
+        from campaigns.services.scheduling import remove_schedule_rows
+
+        remove_schedule_rows(campaign=campaign)
         Delivery.objects.filter(
             campaign=campaign, state__in=[Delivery.State.QUEUED, Delivery.State.DEFERRED]
         ).update(

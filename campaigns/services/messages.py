@@ -27,19 +27,34 @@ from campaigns.tracking import add_tracking
 # --- Messages -------------------------------------------------------------------------------
 
 
-def message_step(step_key: str) -> str:
-    """The message a delivery step uses: `reminder#41` is message `reminder` sent for
-    enrolment 41 (or `main#ready:7` for one order notification), so that "one delivery per
-    (campaign, step, customer, channel)" holds per trigger instance, not once for life."""
-    return step_key.split("#", 1)[0]
+def base_step(step_key: str) -> str:
+    """The message a delivery step uses. A step key may name its instance: `reminder#41` is
+    message `reminder` sent for enrolment 41 (`main#ready:7` for one order notification),
+    and recurring sends key each occurrence as `main@<occurrence>`; so "one delivery per
+    (campaign, step, customer, channel)" holds per trigger instance or occurrence, not once
+    for life, while they all say what the step says."""
+    return re.split(r"[#@]", step_key, maxsplit=1)[0]
 
 
-def message_for(campaign: Campaign, step_key: str = "main") -> Message | None:
-    return (
-        Message.objects.filter(campaign=campaign, step_key=message_step(step_key))
-        .select_related("email", "sms", "push")
-        .first()
-    )
+def arm_step(step_key: str, arm_key: str) -> str:
+    """An experiment arm's own message for a step is stored as step `<step>/<arm>`."""
+    return f"{base_step(step_key)}/{arm_key}"
+
+
+def message_for(
+    campaign: Campaign, step_key: str = "main", arm: str | None = None
+) -> Message | None:
+    """The step's message; for an arm, the arm's own message if it has one."""
+    wanted = [base_step(step_key)]
+    if arm:
+        wanted.insert(0, arm_step(step_key, arm))
+    found = {
+        message.step_key: message
+        for message in Message.objects.filter(
+            campaign=campaign, step_key__in=wanted
+        ).select_related("email", "sms", "push")
+    }
+    return next((found[key] for key in wanted if key in found), None)
 
 
 def variant_of(message: Message | None, channel: str):

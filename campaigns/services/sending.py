@@ -31,9 +31,16 @@ from django.utils import timezone
 from campaigns import audience, conf
 from campaigns.backends import BackendUnavailable, SendFailed, get_backend
 from campaigns.errors import CampaignClosed, UnknownCustomers
-from campaigns.models import Campaign, Delivery, Message
+from campaigns.models import Assignment, Campaign, Delivery, Message
 from campaigns.rendering import InvalidTemplate
-from campaigns.services.messages import build_outgoing, check_variants, message_for, variant_of
+from campaigns.services import experiments
+from campaigns.services.messages import (
+    base_step,
+    build_outgoing,
+    check_variants,
+    message_for,
+    variant_of,
+)
 from campaigns.services.rules import DEFER, SKIP, plan_delivery
 from customers.models import Customer
 from omni import audit
@@ -241,17 +248,25 @@ def send_campaign(
     context: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
     policy: audience.AudiencePolicy | None = None,
+    local_at: tuple[datetime.date, datetime.time] | None = None,
+    rest: bool = False,
 ) -> SendResult:
     """Send a step now to a list of customers or to everyone with consent on one of the
     campaign's channels (within its segment, if it has one). A cancelled campaign or a
     missing variant refuses and writes nothing; customers already sent this step are not
     sent again. A `now` given by the caller is also the clock the workers judge the send
-    rules by."""
+    rules by.
+
+    Marketing sends first assign the audience (holdouts, experiment arms; see
+    `experiments.assign`): held-out customers get no delivery and are counted under
+    `skipped`. `local_at` (date, time) holds each delivery until that wall-clock time in
+    the customer's own time zone."""
     pass_on = now
     now = now or timezone.now()
     policy = policy or audience.get_policy()
     message = message_for(campaign, step_key)
     check_variants(campaign, message)
+    experiments.check_arm_messages(campaign, step_key)
     customers = resolve_audience(
         campaign=campaign,
         customer_ids=customer_ids,
@@ -265,6 +280,9 @@ def send_campaign(
         if not moved:
             campaign.refresh_from_db()
             raise CampaignClosed(status=campaign.status)
+        customers, held = experiments.assign(
+            campaign=campaign, customers=customers, now=now, rest=rest
+        )
         result = materialise_deliveries(
             campaign=campaign,
             customers=customers,
@@ -273,6 +291,9 @@ def send_campaign(
             now=now,
             policy=policy,
         )
+        result.skipped.update(held)
+        if local_at is not None:
+            defer_to_local_time(campaign=campaign, step_key=step_key, local_at=local_at, now=now)
         result.batches = enqueue_queued(campaign=campaign, step_key=step_key, at=pass_on)
         audit.record(
             "campaign.sent",
@@ -284,6 +305,34 @@ def send_campaign(
         )
     campaign.refresh_from_db()
     return result
+
+
+def defer_to_local_time(
+    *,
+    campaign: Campaign,
+    step_key: str,
+    local_at: tuple[datetime.date, datetime.time],
+    now: datetime.datetime,
+) -> int:
+    """Queued deliveries of the step wait until the given wall-clock time in each
+    customer's time zone (one UPDATE; an unknown zone counts as UTC). Where that time has
+    already passed they stay queued and go now. The sweep releases them when due."""
+    day, at = local_at
+    local = "(%s::date + %s::time) AT TIME ZONE z.name"
+    sql = f"""
+        UPDATE campaigns_delivery d
+        SET state = 'deferred', deferred_until = {local}
+        FROM customers_customer c
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN c.time_zone IN (SELECT name FROM pg_timezone_names)
+                        THEN c.time_zone ELSE 'UTC' END AS name
+        ) AS z
+        WHERE d.customer_id = c.id AND d.campaign_id = %s AND d.step_key = %s
+          AND d.state = 'queued' AND {local} > %s
+    """  # noqa: S608 - a fixed expression; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day, at, campaign.pk, step_key, day, at, now])
+        return cursor.rowcount
 
 
 def send_to_customer(
@@ -392,17 +441,19 @@ def send_batch(
         .select_related("campaign", "customer", "customer__preferred_store")
         .order_by("pk")
     )
-    messages: dict[tuple[int, str], Message | None] = {}
+    messages: dict[tuple[int, str, str | None], Message | None] = {}
     backends: dict[str, Any] = {}
+    arms = arms_of(deliveries)
     try:
         for delivery in deliveries:
             action = _decide(delivery, now=now, policy=policy)
             if action != "send":
                 outcome[action] += 1
                 continue
-            key = (delivery.campaign_id, delivery.step_key)
+            arm = arms.get((delivery.campaign_id, delivery.customer_id))
+            key = (delivery.campaign_id, base_step(delivery.step_key), arm)
             if key not in messages:
-                messages[key] = message_for(delivery.campaign, delivery.step_key)
+                messages[key] = message_for(delivery.campaign, delivery.step_key, arm=arm)
             outcome[_hand_over(delivery, messages[key], backends, now=now, policy=policy)] += 1
     except BackendUnavailable:
         # Nothing left this batch for the rows still in hand: give them back to the queue
@@ -415,6 +466,19 @@ def send_batch(
         for backend in backends.values():
             backend.close()
     return outcome
+
+
+def arms_of(deliveries) -> dict[tuple[int, int], str]:
+    """(campaign, customer) → the experiment arm key, for a batch, in one query."""
+    pairs = {(delivery.campaign_id, delivery.customer_id) for delivery in deliveries}
+    if not pairs:
+        return {}
+    rows = Assignment.objects.filter(
+        campaign_id__in={campaign for campaign, _ in pairs},
+        customer_id__in={customer for _, customer in pairs},
+        arm__isnull=False,
+    ).values_list("campaign_id", "customer_id", "arm__key")
+    return {(campaign, customer): key for campaign, customer, key in rows}
 
 
 def _hand_over(delivery: Delivery, message, backends: dict, *, now, policy) -> str:
