@@ -1,7 +1,7 @@
 """What orders add to a customer's page, export and erasure."""
 
 from customers import hooks
-from orders.models import Cart, Order, Return
+from orders.models import Cart, Notification, Order, Return
 from orders.selectors import visible_orders
 
 OPEN_STATUSES = [Order.Status.PLACED, Order.Status.ALLOCATED, Order.Status.PARTIALLY_FULFILLED]
@@ -63,6 +63,14 @@ def export_orders(customer) -> list[dict]:
     ]
 
 
+def erase_order_contacts(customer) -> None:
+    """Orders stay (they are the retailer's books) without the contact details typed at
+    checkout; sent notifications lose their address and the names rendered into them."""
+    Order.objects.filter(customer=customer).update(email="", phone="")
+    Notification.objects.filter(customer=customer).update(recipient="", context={})
+    Cart.objects.filter(customer=customer).update(device_id="")
+
+
 hooks.register_360_panel(
     "orders",
     "admin/orders/panels/orders.html",
@@ -75,3 +83,4 @@ hooks.register_360_panel(
 )
 hooks.register_erase_guard("orders", refuse_erase_with_open_orders)
 hooks.register_export_section("orders", export_orders)
+hooks.register_erase_step("orders", erase_order_contacts)
