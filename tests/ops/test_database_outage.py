@@ -25,10 +25,10 @@ from tests.factories import LocationFactory, make_token
 from tests.inventory.factories import SkuFactory, StockLevelFactory
 from tests.omni.webhook_receiver import Receiver
 from tests.ops.processes import (
+    database_url_for_processes,
     kill,
     process_env,
     start_worker,
-    database_url_for_processes,
     wait_for,
 )
 
