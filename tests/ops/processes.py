@@ -15,7 +15,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_database_url() -> str:
+def database_url_for_processes() -> str:
     db = connection.settings_dict
     return f"postgres://{db['USER']}@/{db['NAME']}?host={db['HOST']}&port={db['PORT']}"
 
@@ -23,7 +23,7 @@ def test_database_url() -> str:
 def process_env(**extra: str) -> dict:
     return {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url_for_processes(),
         "REDIS_DB_OFFSET": "10",  # the test run's broker
         "LOG_LEVEL": "WARNING",
         **extra,
