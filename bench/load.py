@@ -285,6 +285,12 @@ def main() -> None:
     env = server_env({**shared, "DATABASE_URL": url, "BENCH_SECRET_KEY": secrets.token_hex(32)})
     env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
 
+    # Tasks left in the broker by an earlier run (its campaign cut short) would be sent
+    # first and hide this run's campaign.
+    from omni.celery import app
+
+    app.control.purge()
+
     since = timezone.now()
     load_before = os.getloadavg()[0]
     port = free_port()
