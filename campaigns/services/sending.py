@@ -234,22 +234,26 @@ def send_campaign(
     context: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
     policy: audience.AudiencePolicy | None = None,
+    audience_query: QuerySet | None = None,
 ) -> SendResult:
     """Send a step now to a list of customers or to everyone with consent on one of the
-    campaign's channels. A cancelled campaign or a missing variant refuses and writes
-    nothing; customers already sent this step are not sent again. A `now` given by the
-    caller is also the clock the workers judge the send rules by."""
+    campaign's channels (or to `audience_query`, a Customer queryset already resolved). A
+    cancelled campaign or a missing variant refuses and writes nothing; customers already
+    sent this step are not sent again. A `now` given by the caller is also the clock the
+    workers judge the send rules by."""
     pass_on = now
     now = now or timezone.now()
     policy = policy or audience.get_policy()
     message = message_for(campaign, step_key)
     check_variants(campaign, message)
-    customers = resolve_audience(
-        campaign=campaign,
-        customer_ids=customer_ids,
-        all_with_consent=all_with_consent,
-        policy=policy,
-    )
+    customers = audience_query
+    if customers is None:
+        customers = resolve_audience(
+            campaign=campaign,
+            customer_ids=customer_ids,
+            all_with_consent=all_with_consent,
+            policy=policy,
+        )
     with transaction.atomic():
         moved = Campaign.objects.filter(pk=campaign.pk, status__in=SENDABLE_FROM).update(
             status=Campaign.Status.SENDING, started_at=campaign.started_at or now
@@ -282,9 +286,12 @@ def send_to_customer(
     """One customer, one step, with its own context (an order number, cart lines, a
     code): what order notifications and journey steps call. Calling it again for the same
     step returns the deliveries already made and sends nothing more."""
+    while customer.merged_into_id:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
     send_campaign(
         campaign=campaign,
-        customer_ids=[customer.public_id],
+        # By primary key: one customer needs no search through merged-away IDs.
+        audience_query=Customer.objects.filter(pk=customer.pk),
         step_key=step_key,
         context=context,
         now=now,
