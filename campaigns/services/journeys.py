@@ -429,13 +429,21 @@ def _send_step(enrollment: Enrollment, step: JourneyStep, now: datetime.datetime
 def _run(enrollment: Enrollment, steps: list[JourneyStep], now: datetime.datetime) -> None:
     """Run steps from where the enrolment stands until a wait that has not ended, an
     exit, or the end."""
+    # Nothing the customer does can happen within one run: each rule is asked once.
+    answers: dict[str, bool] = {}
+
+    def holds(rule: str) -> bool:
+        if rule not in answers:
+            answers[rule] = rule_holds(rule, enrollment, now)
+        return answers[rule]
+
     while True:
         step = next((s for s in steps if s.position >= enrollment.step_position), None)
         if step is None:
             _finish(enrollment, E.COMPLETED, "", now)
             return
         for rule in _exit_rules_at(steps, step.position):
-            if rule_holds(rule, enrollment, now):
+            if holds(rule):
                 enrollment.history.append({"at": now.isoformat(), "event": "exit", "rule": rule})
                 _finish(enrollment, E.EXITED, f"exit_when:{rule}", now)
                 return
@@ -448,7 +456,7 @@ def _run(enrollment: Enrollment, steps: list[JourneyStep], now: datetime.datetim
                 return
             enrollment.reference_at = due
         elif step.kind == JourneyStep.Kind.CONDITION:
-            if not rule_holds(step.rule, enrollment, now):
+            if not holds(step.rule):
                 enrollment.history.append(
                     {"at": now.isoformat(), "event": "condition_failed", "rule": step.rule}
                 )

@@ -250,12 +250,13 @@ def send_campaign(
     policy: audience.AudiencePolicy | None = None,
     local_at: tuple[datetime.date, datetime.time] | None = None,
     rest: bool = False,
+    audience_query: QuerySet | None = None,
 ) -> SendResult:
     """Send a step now to a list of customers or to everyone with consent on one of the
-    campaign's channels (within its segment, if it has one). A cancelled campaign or a
-    missing variant refuses and writes nothing; customers already sent this step are not
-    sent again. A `now` given by the caller is also the clock the workers judge the send
-    rules by.
+    campaign's channels (within its segment, if it has one), or to `audience_query`, a
+    Customer queryset already resolved. A cancelled campaign or a missing variant refuses
+    and writes nothing; customers already sent this step are not sent again. A `now` given
+    by the caller is also the clock the workers judge the send rules by.
 
     Marketing sends first assign the audience (holdouts, experiment arms; see
     `experiments.assign`): held-out customers get no delivery and are counted under
@@ -267,12 +268,14 @@ def send_campaign(
     message = message_for(campaign, step_key)
     check_variants(campaign, message)
     experiments.check_arm_messages(campaign, step_key)
-    customers = resolve_audience(
-        campaign=campaign,
-        customer_ids=customer_ids,
-        all_with_consent=all_with_consent,
-        policy=policy,
-    )
+    customers = audience_query
+    if customers is None:
+        customers = resolve_audience(
+            campaign=campaign,
+            customer_ids=customer_ids,
+            all_with_consent=all_with_consent,
+            policy=policy,
+        )
     with transaction.atomic():
         moved = Campaign.objects.filter(pk=campaign.pk, status__in=SENDABLE_FROM).update(
             status=Campaign.Status.SENDING, started_at=campaign.started_at or now
@@ -347,9 +350,12 @@ def send_to_customer(
     """One customer, one step, with its own context (an order number, cart lines, a
     code): what order notifications and journey steps call. Calling it again for the same
     step returns the deliveries already made and sends nothing more."""
+    while customer.merged_into_id:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
     send_campaign(
         campaign=campaign,
-        customer_ids=[customer.public_id],
+        # By primary key: one customer needs no search through merged-away IDs.
+        audience_query=Customer.objects.filter(pk=customer.pk),
         step_key=step_key,
         context=context,
         now=now,
