@@ -135,17 +135,33 @@ def campaign_report(campaign: Campaign) -> dict[str, Any]:
             entry["skipped"] += skipped
             entry["failed"] += failed
     order_channels: dict[str, dict] = {}
-    for channel, arm, order_channel, count, amount, buyers in credited:
+    for channel, arm, order_channel, count, amount, _ in credited:
         for bucket, key in ((channels, channel), (arms, arm)):
             if key is None:
                 continue
             entry = bucket.setdefault(key, blank(key))
             entry["orders"] += count
             entry["revenue"] += amount or 0
-            entry["converters"] += buyers
         entry = order_channels.setdefault(order_channel, {"orders": 0, "revenue": Decimal(0)})
         entry["orders"] += count
         entry["revenue"] += amount or 0
+
+    # A customer who bought twice (or on two order channels) converts once.
+    for channel, arm, buyers in _rows(
+        """
+        SELECT t.message_channel, ar.key, COUNT(DISTINCT t.customer_id)
+        FROM campaigns_attribution t
+        JOIN orders_order o ON o.id = t.order_id AND o.status <> 'cancelled'
+        LEFT JOIN campaigns_arm ar ON ar.id = t.arm_id
+        WHERE t.campaign_id = %(campaign)s
+        GROUP BY GROUPING SETS ((t.message_channel), (ar.key))
+        """,
+        {"campaign": campaign.pk},
+    ):
+        if channel is not None:
+            channels[channel]["converters"] = buyers
+        elif arm is not None:
+            arms[arm]["converters"] = buyers
 
     def finish(entry):
         entry["revenue"] = _money(entry["revenue"])
