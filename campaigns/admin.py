@@ -112,7 +112,16 @@ class CampaignForm(forms.ModelForm):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
-    list_display = ["name", "status", "channel_list", "sent_count", "skipped_count", "created_at"]
+    list_display = [
+        "name",
+        "status",
+        "channel_list",
+        "sent_count",
+        "skipped_count",
+        "created_at",
+        "results",
+    ]
+    change_list_template = "admin/campaigns/campaign_change_list.html"
     list_filter = ["status", "kind", "transactional", "channel_strategy"]
     search_fields = ["name"]
     readonly_fields = ["status", "public_id", "started_at", "finished_at", "preview"]
@@ -173,6 +182,36 @@ class CampaignAdmin(admin.ModelAdmin):
             campaign.pk,
             campaign.skipped,
         )
+
+    @admin.display(description="Results")
+    def results(self, campaign: Campaign):
+        return format_html(
+            '<a href="{}">Report</a> · <a href="{}">Schedule</a>',
+            reverse("admin:campaigns_campaign_report", args=[campaign.pk]),
+            reverse("admin:campaigns_campaign_schedule", args=[campaign.pk]),
+        )
+
+    def get_urls(self):
+        from django.urls import path
+
+        from campaigns import admin_results as pages
+
+        wrap = self.admin_site.admin_view
+
+        def page(view):
+            return wrap(lambda request, **kwargs: view(self, request, **kwargs))
+
+        return [
+            path("<int:pk>/report/", page(pages.report_view), name="campaigns_campaign_report"),
+            path(
+                "<int:pk>/schedule/", page(pages.schedule_view), name="campaigns_campaign_schedule"
+            ),
+            path("calendar/", page(pages.calendar_view), name="campaigns_campaign_calendar"),
+            path(
+                "channel-mix/", page(pages.channel_mix_view), name="campaigns_campaign_channel_mix"
+            ),
+            *super().get_urls(),
+        ]
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -18,7 +18,7 @@ def bar_chart(
     bar, gap, label_width, top = 22, 10, 130, 30
     height = top + len(items) * (bar + gap) + 10
     peak = max((value for _, value, _ in items), default=0) or 1
-    room = width - label_width - 90
+    room = width - label_width - 170
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
@@ -51,7 +51,7 @@ def column_chart(
     plot = height - top - bottom
     peak = max((value for _, value, _ in items), default=0) or 1
     step = (width - left * 2) / max(1, len(items))
-    column = max(2.0, step * 0.7)
+    column = min(36.0, max(2.0, step * 0.7))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',

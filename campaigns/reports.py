@@ -39,6 +39,14 @@ def _money(value) -> str:
     return str(Decimal(value or 0).quantize(CENT))
 
 
+def describe_window(window: datetime.timedelta) -> str:
+    hours = window.total_seconds() / 3600
+    if hours % 24 == 0:
+        days = int(hours // 24)
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{hours:g} hours"
+
+
 def _rate(part, whole) -> float:
     return round(part / whole, 6) if whole else 0.0
 
@@ -127,17 +135,33 @@ def campaign_report(campaign: Campaign) -> dict[str, Any]:
             entry["skipped"] += skipped
             entry["failed"] += failed
     order_channels: dict[str, dict] = {}
-    for channel, arm, order_channel, count, amount, buyers in credited:
+    for channel, arm, order_channel, count, amount, _ in credited:
         for bucket, key in ((channels, channel), (arms, arm)):
             if key is None:
                 continue
             entry = bucket.setdefault(key, blank(key))
             entry["orders"] += count
             entry["revenue"] += amount or 0
-            entry["converters"] += buyers
         entry = order_channels.setdefault(order_channel, {"orders": 0, "revenue": Decimal(0)})
         entry["orders"] += count
         entry["revenue"] += amount or 0
+
+    # A customer who bought twice (or on two order channels) converts once.
+    for channel, arm, buyers in _rows(
+        """
+        SELECT t.message_channel, ar.key, COUNT(DISTINCT t.customer_id)
+        FROM campaigns_attribution t
+        JOIN orders_order o ON o.id = t.order_id AND o.status <> 'cancelled'
+        LEFT JOIN campaigns_arm ar ON ar.id = t.arm_id
+        WHERE t.campaign_id = %(campaign)s
+        GROUP BY GROUPING SETS ((t.message_channel), (ar.key))
+        """,
+        {"campaign": campaign.pk},
+    ):
+        if channel is not None:
+            channels[channel]["converters"] = buyers
+        elif arm is not None:
+            arms[arm]["converters"] = buyers
 
     def finish(entry):
         entry["revenue"] = _money(entry["revenue"])
@@ -190,8 +214,9 @@ def campaign_report(campaign: Campaign) -> dict[str, Any]:
             )
         ],
         "attribution_rule": (
-            f"last touch; click within {window}, open within "
-            f"{conf.get('OMNI_ATTRIBUTION_OPEN_WINDOW')}; one credit per order"
+            f"last touch; click within {describe_window(window)}, open (or SMS/push receipt) "
+            f"within {describe_window(conf.get('OMNI_ATTRIBUTION_OPEN_WINDOW'))}; "
+            "one credit per order"
         ),
     }
 
@@ -256,7 +281,7 @@ def uplift(campaign: Campaign, *, window: datetime.timedelta) -> dict[str, Any]:
     rate_t, rate_h = _rate(buyers_t, n_t), _rate(buyers_h, n_h)
     test = stats.two_proportion_z_test(buyers_t, n_t, buyers_h, n_h)
     return {
-        "window": str(window),
+        "window": describe_window(window),
         "treatment": {
             "customers": n_t,
             "converters": buyers_t,
@@ -379,7 +404,8 @@ def calendar_month(year: int, month: int) -> dict[str, Any]:
         campaign = schedule.campaign
         scheduled_ids.add(campaign.pk)
         if schedule.mode == Schedule.Mode.RECURRING:
-            for moment in fire_times(schedule, first, end):
+            # Occurrences before the schedule existed never happened.
+            for moment in fire_times(schedule, max(first, schedule.created_at), end):
                 add(moment, campaign, "sent" if moment <= now else "scheduled", schedule.cron)
         elif schedule.mode == Schedule.Mode.AT and schedule.send_at:
             if first <= schedule.send_at < end:
