@@ -86,7 +86,7 @@ def stock_lookup_view(request, *, admin_site):
             history_url=reverse("admin:inventory_stockmovement_changelist")
             + f"?sku__id__exact={sku.pk}",
             change_url=reverse("admin:inventory_sku_change", args=[sku.pk]),
-            **audit.trail(sku=sku, limit=5),
+            **audit.trail(sku=sku, limit=5, user=request.user),
         )
     return TemplateResponse(request, "admin/inventory/stock_lookup.html", context)
 
