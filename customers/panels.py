@@ -31,7 +31,7 @@ def _timeline(customer, request) -> dict:
 
 
 def _audit(customer, request) -> dict:
-    return audit.trail(customer=customer)
+    return audit.trail(customer=customer, user=request.user)
 
 
 def consent_on_timeline(event) -> None:

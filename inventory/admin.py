@@ -212,7 +212,9 @@ class SkuAdmin(ScopeAccessAdminMixin, admin.ModelAdmin):
     def recent_changes(self, sku) -> str:
         if sku.pk is None:
             return "—"
-        return render_to_string("admin/omni/audit_trail.html", audit.trail(sku=sku))
+        request = getattr(self, "_request", None)
+        context = audit.trail(sku=sku, user=request.user if request else None)
+        return render_to_string("admin/omni/audit_trail.html", context)
 
     @admin.display(description="Stock here and nearby")
     def stock_here_and_nearby(self, sku) -> str:

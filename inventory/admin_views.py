@@ -78,7 +78,7 @@ def stock_lookup_view(request, *, admin_site):
             history_url=reverse("admin:inventory_stockmovement_changelist")
             + f"?sku__id__exact={sku.pk}",
             change_url=reverse("admin:inventory_sku_change", args=[sku.pk]),
-            **audit.trail(sku=sku, limit=5),
+            **audit.trail(sku=sku, limit=5, user=request.user),
             stock_chart=bar_chart(
                 [(place.location.name, place.available) for place in entry.places],
                 title=f"{sku.code}: units available by location",

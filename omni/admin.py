@@ -9,9 +9,9 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from omni import services
-from omni.auth import roles_of, visible_location_ids
-from omni.models import ApiToken, AuditEntry, IdempotencyRecord, Role, Scope, StaffAccess
+from omni import audit, services
+from omni.auth import visible_location_ids
+from omni.models import ApiToken, AuditEntry, IdempotencyRecord, Scope, StaffAccess
 from omni.stores import current_location
 
 
@@ -123,9 +123,6 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
         return False
 
 
-AUDIT_READERS = frozenset({Role.ADMINISTRATOR, Role.STORE_MANAGER})
-
-
 @admin.register(AuditEntry)
 class AuditEntryAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     """The audit log, read-only. Administrators see everything; store managers see the
@@ -176,7 +173,7 @@ class AuditEntryAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         ]
 
     def has_module_permission(self, request) -> bool:
-        return bool(roles_of(request.user) & AUDIT_READERS)
+        return audit.may_read_log(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.has_module_permission(request)

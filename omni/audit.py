@@ -24,9 +24,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from omni.models import AuditEntry
+from omni.models import AuditEntry, Role
 
 REDACTED = "[personal data]"
+AUDIT_READERS = frozenset({Role.ADMINISTRATOR, Role.STORE_MANAGER})
 # Records whose str() is personal data are labelled by another field in the trail.
 NEUTRAL_LABELS = {"customers.customer": "public_id"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -246,12 +247,20 @@ def by(user=None, token=None):
     return Actor(user=user if getattr(user, "pk", None) else None, token=token)
 
 
-def trail(*, customer=None, sku=None, limit: int = 10) -> dict:
+def may_read_log(user) -> bool:
+    """Administrators and store managers open the audit log itself."""
+    from omni.auth import roles_of
+
+    return bool(roles_of(user) & AUDIT_READERS)
+
+
+def trail(*, customer=None, sku=None, limit: int = 10, user=None) -> dict:
     """Context for the `admin/omni/audit_trail.html` block: the newest entries about a
-    customer (and the customers merged into it) or a SKU."""
+    customer (and the customers merged into it) or a SKU, and a link to the whole log for
+    those who may open it."""
     from django.urls import reverse
 
-    entries = AuditEntry.objects.all()
+    entries = AuditEntry.objects.select_related("location")
     query = ""
     if customer is not None:
         ids = [customer.pk, *customer.merged_from.values_list("pk", flat=True)]
@@ -262,5 +271,7 @@ def trail(*, customer=None, sku=None, limit: int = 10) -> dict:
         query = f"?sku__id__exact={sku.pk}"
     return {
         "audit_entries": list(entries[:limit]),
-        "audit_more_url": reverse("admin:omni_auditentry_changelist") + query,
+        "audit_more_url": reverse("admin:omni_auditentry_changelist") + query
+        if user is None or may_read_log(user)
+        else "",
     }

@@ -103,6 +103,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if parts[0].lower() != self.keyword.lower():
             return None
         if len(parts) != 2 or not parts[1].startswith(TOKEN_PREFIX):
+            self._count_failure(request)
             raise exceptions.AuthenticationFailed("Malformed bearer token.")
         key_id, _, secret = parts[1][len(TOKEN_PREFIX) :].partition("_")
         token = (
@@ -113,6 +114,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         # Compare even when no token matched, so timing does not tell which key ids exist.
         candidate = token or ApiToken(secret_hash="0" * 64)
         if not candidate.secret_matches(secret) or token is None:
+            self._count_failure(request)
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
@@ -122,6 +124,19 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+    @staticmethod
+    def _count_failure(request) -> None:
+        """Guessing tokens from one address is throttled (429) past
+        `OMNI_AUTH_FAILURE_RATE_LIMIT` failures a minute; valid tokens are unaffected."""
+        from django.conf import settings
+
+        from omni.ratelimit import hit
+
+        limit = getattr(settings, "OMNI_AUTH_FAILURE_RATE_LIMIT", 30)
+        wait = hit(f"auth-fail-ip:{audit.client_ip(request)}", limit)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait)
 
 
 @dataclass(frozen=True)

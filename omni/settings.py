@@ -189,8 +189,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "omni.audit.client_ip"
 AXES_VERBOSE = False
-# Login attempts per address per minute (admin login form).
+# Login attempts per address per minute (admin login form), and failed API token
+# authentications per address per minute.
 OMNI_LOGIN_RATE_LIMIT = env.int("OMNI_LOGIN_RATE_LIMIT", default=30)
+OMNI_AUTH_FAILURE_RATE_LIMIT = env.int("OMNI_AUTH_FAILURE_RATE_LIMIT", default=30)
 # How many reverse proxies of our own sit in front of Omni (for the caller's address).
 OMNI_TRUSTED_PROXIES = env.int("OMNI_TRUSTED_PROXIES", default=0)
 

@@ -83,6 +83,9 @@ def test_a_store_manager_sees_only_changes_at_their_stores(client, history, lisb
 def test_a_store_associate_cannot_open_the_audit_log(client, history, lisbon):
     client.force_login(make_staff("ana-clerk", Role.STORE_ASSOCIATE, [lisbon]))
     assert client.get(reverse("admin:omni_auditentry_changelist")).status_code == 403
+    page = client.get(reverse("admin:customers_customer_360", args=[history["ana"].pk]))
+    assert "customer.profile_updated" in page.content.decode()
+    assert "Full audit log" not in page.content.decode()
 
 
 @pytest.mark.django_db
@@ -111,3 +114,6 @@ def test_the_audit_pages_in_a_browser(browser_page, history):
     browser_page.goto(reverse("admin:customers_customer_360", args=[history["ana"].pk]))
     assert browser_page.locator(".c360-panel-audit table.omni-audit tbody tr").count() == 1
     browser_page.omni_screenshot("customer-360-audit")
+    browser_page.goto(reverse("admin:inventory_sku_change", args=[history["sku"].pk]))
+    assert "sku.updated" in browser_page.inner_text("table.omni-audit")
+    browser_page.omni_screenshot("sku-audit-trail")

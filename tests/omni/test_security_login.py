@@ -87,3 +87,20 @@ def test_one_address_spraying_usernames_is_rate_limited(client, ana):
     assert not logged_in(client)
     # another address is not affected
     assert attempt(client, "ana", GOOD, ip="203.0.113.9").status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lockout_page_in_a_browser(browser_page, settings):
+    make_staff("ana", Role.STORE_ASSOCIATE)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        browser_page.goto(LOGIN)
+        browser_page.fill("#id_username", "ana")
+        browser_page.fill("#id_password", "guess")
+        browser_page.click("input[type=submit]")
+    browser_page.goto(LOGIN)
+    browser_page.fill("#id_username", "ana")
+    browser_page.fill("#id_password", GOOD)
+    browser_page.click("input[type=submit]")
+    assert "Login locked" in browser_page.inner_text("h1")
+    assert "even with the right password" in browser_page.inner_text(".errornote")
+    browser_page.omni_screenshot("login-locked")
