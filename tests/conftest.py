@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.factories import LocationFactory
@@ -94,6 +95,10 @@ def browser_page(live_server):
         page.omni_screenshot = omni_screenshot
         yield page
         browser.close()
+        # Playwright's event loop gives this block a context of its own, and Django keeps
+        # connections per context: close this one's, or a later browser test inherits it
+        # (broken, if the database restarted in between).
+        connections.close_all()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
