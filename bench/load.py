@@ -305,6 +305,7 @@ def main() -> None:
     results: dict[str, list] = {}
     try:
         campaign = start_campaign(options.audience, run)
+        campaign_started = time.perf_counter()
         connection.close()  # the client processes fork from here
         context = multiprocessing.get_context("fork")
         queue = context.Queue()
@@ -339,6 +340,7 @@ def main() -> None:
                 break
             time.sleep(2)
         states = delivery_states(campaign)
+        sending_seconds = time.perf_counter() - campaign_started
     finally:
         stop_gunicorn(server)
         stop_workers(workers)
@@ -389,6 +391,17 @@ def main() -> None:
         )
     print(f"campaign deliveries at the end of the load: {during}")
     print(f"campaign deliveries after draining: {states}")
+    sent = states.get("sent", 0) + states.get("skipped", 0)
+    print(
+        f"campaign: {sent:,} of {options.audience:,} handled in {sending_seconds:.0f} s by "
+        f"{options.celery} workers = {sent / sending_seconds:.0f} messages/s"
+    )
+    record(
+        f"load campaign send ({setup})",
+        throughput=sent / sending_seconds,
+        unit="messages/s",
+        note=f"{sent:,} of {options.audience:,} in {sending_seconds:.0f} s",
+    )
     for name, value in checks.items():
         print(f"invariant: {name}: {value}")
     if any(checks.values()):

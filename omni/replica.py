@@ -1,8 +1,9 @@
 """Read-heavy work on a PostgreSQL read replica.
 
 With `DATABASE_REPLICA_URL` set, settings add a `replica` database alias and install
-`ReplicaRouter`. Reports, segment counts and the reads of metrics recomputes run inside
-`replica_reads()`; their queries go to the replica. Everything else (every write, every
+`ReplicaRouter`. Read-heavy work runs inside `replica_reads()` (the low-stock and
+replenishment reports today; segment counts and other reports can do the same) and its
+queries go to the replica. Everything else (every write, every
 read outside the block, and any read while the primary has a transaction open, so a
 request reads its own writes) stays on `default`. Without the variable there is no
 `replica` alias and `replica_reads()` changes nothing.

@@ -102,8 +102,8 @@ else:
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_omni")}
-# A read replica (streaming replication of the primary) takes read-heavy work: reports,
-# segment counts, the reads of metrics recomputes (`omni.replica.replica_reads`).
+# A read replica (streaming replication of the primary) takes the read-heavy work that
+# runs inside `omni.replica.replica_reads()` (reports).
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
