@@ -17,10 +17,12 @@ chosen.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 
 from omni.auth import roles_of
 from omni.models import Role
@@ -38,6 +40,8 @@ class Panel:
     needs_store: bool
     wide: bool
 
+
+logger = logging.getLogger(__name__)
 
 _PANELS: dict[str, Panel] = {}
 
@@ -92,14 +96,21 @@ def render_dashboard(request) -> list[RenderedPanel]:
     for panel in panels_for(request.user):
         if panel.needs_store and location is None:
             continue
-        context = panel.context_fn(request, location)
-        if context is None:
-            continue
-        html = render_to_string(
-            panel.template,
-            {"location": location, "panel": panel, **context},
-            request=request,
-        )
+        try:
+            context = panel.context_fn(request, location)
+            if context is None:
+                continue
+            html = render_to_string(
+                panel.template,
+                {"location": location, "panel": panel, **context},
+                request=request,
+            )
+        except Exception:  # noqa: BLE001 - one broken block must not take the page down
+            logger.exception("Dashboard panel %s failed", panel.name)
+            html = format_html(
+                "<p class='omni-quiet'>{}</p>",
+                "This block could not be loaded just now; the rest of the page is current.",
+            )
         rendered.append(
             RenderedPanel(name=panel.name, title=panel.title, html=html, wide=panel.wide)
         )

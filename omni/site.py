@@ -79,6 +79,8 @@ class OmniAdminSite(admin.AdminSite):
         context = {
             **self.each_context(request),
             "title": "Dashboard",
+            # At the counter the first thing typed (or scanned) is what to look for.
+            "omni_focus_search": True,
             "panels": render_dashboard(request),
             "store_blocks_hidden": current_location(request) is None
             and any(panel.needs_store for panel in panels_for(request.user)),
@@ -122,6 +124,7 @@ class OmniAdminSite(admin.AdminSite):
         context = {
             **self.each_context(request),
             "title": "Search",
+            "omni_focus_search": True,
             "results": results,
             "omni_query": results.term,
         }

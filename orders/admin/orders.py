@@ -166,9 +166,6 @@ class OrderAdmin(ScopedAdminPermissions, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
 
-    class Media:
-        css = {"all": ["orders/desk.css"]}
-
     inlines = [
         LineInline,
         FulfilmentInline,

@@ -237,3 +237,31 @@ def test_charts_scale_to_a_round_axis_and_escape_their_text():
     assert svg.count("<rect") == 3 + 2  # three columns drawn, two legend keys
     bars = bar_chart([("Lisbon", 3), ("Porto", 0)], title="Stock", highlight="Lisbon")
     assert "#f2b134" in bars
+
+
+def test_a_broken_block_leaves_the_rest_of_the_dashboard_working(client, staff, monkeypatch):
+    from omni import dashboard
+
+    def broken(request, location):
+        raise RuntimeError("the campaigns database is down")
+
+    monkeypatch.setitem(
+        dashboard._PANELS,
+        "broken",
+        dashboard.Panel(
+            name="broken",
+            template="admin/omni/panels/table.html",
+            context_fn=broken,
+            title="Broken block",
+            roles=frozenset(dashboard.PLANNER_ROLES),
+            order=1,
+            needs_store=False,
+            wide=False,
+        ),
+    )
+    client.force_login(staff["planner"])
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "This block could not be loaded just now" in page
+    assert 'id="panel-transfers"' in page

@@ -41,8 +41,8 @@ def fits_the_screen(page, width: int) -> None:
 def search(page, term: str) -> None:
     """Type (or scan) into the header's search box and press Enter, as a scanner does."""
     page.fill("#omni-q", term)
-    page.press("#omni-q", "Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.press("#omni-q", "Enter")
 
 
 def test_an_associate_serves_a_pickup_and_a_return_at_the_counter(browser_page, world, staff):
@@ -73,8 +73,8 @@ def test_an_associate_serves_a_pickup_and_a_return_at_the_counter(browser_page, 
     ready = page.locator(f"#ready [data-order='{world.pickup.number}']")
     code = Fulfilment.objects.get(order=world.pickup).pickup_code
     ready.locator("input[name=code]").fill(code)
-    ready.locator("input[name=code]").press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        ready.locator("input[name=code]").press("Enter")
     assert f"Order {world.pickup.number} handed over" in page.inner_text(".messagelist")
     assert Fulfilment.objects.get(order=world.pickup).status == "collected"
     page.omni_screenshot("staff-pickup-queue")
@@ -83,8 +83,8 @@ def test_an_associate_serves_a_pickup_and_a_return_at_the_counter(browser_page, 
     page.get_by_role("link", name="Returns desk").first.click()
     assert page.evaluate("document.activeElement.id") == "return-query"
     page.keyboard.type(world.shipped.number)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     form = page.locator(f"#return-{world.shipped.number}")
     line = world.shipped.lines.get()
     form.locator(f"#quantity-{line.pk}").fill("1")
@@ -98,8 +98,8 @@ def test_an_associate_serves_a_pickup_and_a_return_at_the_counter(browser_page, 
     page.get_by_role("link", name="Stock lookup").first.click()
     assert page.evaluate("document.activeElement.id") == "q"
     page.keyboard.type(world.tee.barcode)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     here = page.locator(".omni-card").inner_text()
     assert "Here (Lisbon Chiado)" in here
     assert "2 on hand" in here
@@ -114,8 +114,8 @@ def test_a_clerk_sees_only_her_stores_and_not_another_stores_order(browser_page,
     options = page.locator("#omni-store option").all_inner_texts()
     assert options == ["Cascais Villa", "Lisbon Chiado"]
 
-    page.select_option("#omni-store", label="Cascais Villa")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("#omni-store", label="Cascais Villa")
     assert "Working in Cascais Villa" in page.inner_text(".messagelist")
     assert "Cascais Villa" in page.inner_text("#content h1")
     page.get_by_role("link", name="Pickup queue").first.click()
@@ -135,6 +135,13 @@ def test_a_clerk_sees_only_her_stores_and_not_another_stores_order(browser_page,
     assert "Porto Baixa" in page.inner_text(".omni-store-fixed")
     response = page.goto(f"/admin/orders/order/{world.pickup.pk}/change/")
     assert response.status == 404
+    # A scan on the dashboard lands in the search box and opens her own order.
+    page.goto("/admin/")
+    assert page.evaluate("document.activeElement.id") == "omni-q"
+    page.keyboard.type(world.in_porto.number)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith(f"/admin/orders/order/{world.in_porto.pk}/change/")
 
 
 @pytest.mark.parametrize(
