@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import re
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -24,13 +23,13 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from omni.logs import request_id
 from omni.models import AuditEntry, Role
 
 REDACTED = "[personal data]"
 AUDIT_READERS = frozenset({Role.ADMINISTRATOR, Role.STORE_MANAGER})
 # Records whose str() is personal data are labelled by another field in the trail.
 NEUTRAL_LABELS = {"customers.customer": "public_id"}
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 @dataclass
@@ -69,8 +68,9 @@ def client_ip(request) -> str | None:
 
 
 def request_id_of(request) -> str:
-    given = request.headers.get("X-Request-ID", "")
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    """The id `omni.middleware.RequestIdMiddleware` gave the request (logs and the
+    response carry the same one)."""
+    return getattr(request, "request_id", "") or request_id.get()
 
 
 def open_context(request) -> object:
@@ -225,7 +225,7 @@ def record(
 
 
 class AuditContextMiddleware:
-    """Opens the audit context for each request and echoes its `X-Request-ID`."""
+    """Opens the audit context for each request."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -236,7 +236,6 @@ class AuditContextMiddleware:
             response = self.get_response(request)
         finally:
             close_context(reset_token)
-        response["X-Request-ID"] = request.audit_context.request_id
         return response
 
 

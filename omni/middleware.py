@@ -16,7 +16,7 @@ from omni.logs import request_id
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class RequestIdMiddleware:

@@ -287,6 +287,8 @@ SPECTACULAR_SETTINGS = {
         "JourneyTriggerEnum": "campaigns.models.Journey.Trigger",
         "JourneyStepKindEnum": "campaigns.models.JourneyStep.Kind",
         "EnrollmentStateEnum": "campaigns.models.Enrollment.State",
+        "ScheduleModeEnum": "campaigns.experiment_models.Schedule.Mode",
+        "SegmentListModeEnum": "campaigns.segmentation.lists.MODES",
         "WebhookEventTypeEnum": "omni.webhooks.models.EventType",
         "WebhookDeliveryStateEnum": "omni.webhooks.models.WebhookDelivery.State",
     },
