@@ -2,6 +2,7 @@
 customer who did not consent to its channel at the moment it left."""
 
 import datetime
+import itertools
 
 import pytest
 from django.db import transaction
@@ -78,6 +79,7 @@ def test_no_marketing_message_is_sent_without_consent_whatever_the_sequence(
 # every path a customer has (the service, the one-click unsubscribe link, an SMS STOP or
 # START reply), with opt-outs also landing between a campaign's queueing and its sending.
 consent = pytest.importorskip("customers.services.consent")
+profile = pytest.importorskip("customers.services.profile")
 
 recorded_step = st.one_of(
     st.tuples(
@@ -102,9 +104,9 @@ REAL_CONSENT_RUNS = {"examples": 0, "deliveries_sent": 0, "deliveries_skipped": 
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=st.lists(recorded_step, min_size=1, max_size=12))
+@given(steps=st.lists(recorded_step, min_size=1, max_size=12), initially_granted=st.booleans())
 def test_no_marketing_message_leaves_without_recorded_consent_whatever_the_sequence(
-    steps, mailoutbox, outbox, settings
+    steps, initially_granted, mailoutbox, outbox, settings
 ):
     """Through the real audience policy and the console backends: each message that left
     had its channel's consent as the customers app recorded it at the moment it left."""
@@ -117,6 +119,16 @@ def test_no_marketing_message_leaves_without_recorded_consent_whatever_the_seque
         ]
         sent_before = len(mailoutbox) + len(outbox("sms")) + len(outbox("push"))
         opted_in: dict[tuple[int, str], bool] = {}  # the test's own record of each choice
+        for customer, channel in itertools.product(customers, CHANNELS):
+            if initially_granted:  # everyone starts opted in, so opt-outs have work to do
+                consent.record_consent(customer=customer, channel=channel, status="granted")
+                opted_in[(customer.pk, channel)] = True
+        for customer in customers:  # no quiet hours: consent alone decides
+            profile.update_preferences(
+                customer=customer,
+                quiet_hours_start=datetime.time(0),
+                quiet_hours_end=datetime.time(0),
+            )
         now = START
         sent = 0
 
