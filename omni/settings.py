@@ -199,6 +199,9 @@ REST_FRAMEWORK = {
     # OPTIONS answers 405 in the error shape: the schema is the API's description, and
     # DRF's metadata broke (500) on views that pick their serializers per method.
     "DEFAULT_METADATA_CLASS": None,
+    # Bodies are JSON only (415 otherwise): form encoding cannot tell an empty string from
+    # null, so a blank form field cleared a nullable field the schema says needs a value.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 if not DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]

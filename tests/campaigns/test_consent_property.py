@@ -13,6 +13,7 @@ from campaigns.models import Delivery
 from campaigns.services.sending import send_batch, send_campaign
 from tests.campaigns.factories import campaign_with_variants, reachable_customer
 from tests.campaigns.policy import StatedPolicy
+from tests.figures import report
 
 CHANNELS = ["email", "sms", "push"]
 START = datetime.datetime(2026, 3, 2, 12, 0, tzinfo=datetime.UTC)
@@ -180,14 +181,15 @@ def test_no_marketing_message_leaves_without_recorded_consent_whatever_the_seque
         transaction.set_rollback(True)
 
 
-def test_the_recorded_consent_property_sent_and_held_back_messages():
+def test_the_recorded_consent_property_sent_and_held_back_messages(request):
     """Runs after the property above: it exercised both outcomes, sent and skipped."""
     if not REAL_CONSENT_RUNS["examples"]:
         pytest.skip("the property did not run")
-    print(
+    report(
+        request.config,
         f"consent property: {REAL_CONSENT_RUNS['examples']} sequences, "
         f"{REAL_CONSENT_RUNS['deliveries_sent']} deliveries sent, "
-        f"{REAL_CONSENT_RUNS['deliveries_skipped']} held back"
+        f"{REAL_CONSENT_RUNS['deliveries_skipped']} held back",
     )
     assert REAL_CONSENT_RUNS["deliveries_sent"] > 0
     assert REAL_CONSENT_RUNS["deliveries_skipped"] > 0

@@ -34,6 +34,7 @@ from customers.services.merge import merge_customers, unmerge_customers
 from customers.services.timeline import add_timeline_entry
 from orders.models import Order
 from tests.customers.factories import AddressFactory, CustomerFactory, IdentityFactory
+from tests.figures import report
 from tests.orders.factories import OrderFactory
 
 CHANNELS = ["email", "sms", "push", "phone"]
@@ -163,3 +164,11 @@ def test_merge_then_unmerge_restores_both_customers_exactly(first, second, first
         after = {"ana": _snapshot(ana), "bea": _snapshot(bea)}
         assert after == before
         transaction.set_rollback(True)
+
+
+def test_the_merge_property_ran(request):
+    """Runs after the property above: reports how many pairs it merged and unmerged."""
+    if not RUNS["examples"]:
+        pytest.skip("the property did not run")
+    report(request.config, f"merge property: {RUNS['examples']} pairs merged and unmerged")
+    assert RUNS["examples"] >= 10

@@ -41,6 +41,7 @@ from orders.services.checkout import CheckoutRequest, Delivery, LineRequest, pla
 from orders.services.pos import PosLine, PosSaleRequest, record_pos_sale
 from orders.services.returns import ReturnLineRequest, inspect_return, start_return
 from tests.factories import LocationFactory, make_token
+from tests.figures import report
 from tests.inventory.factories import SkuFactory
 from tests.inventory.ledger import assert_ledger_matches
 
@@ -233,7 +234,7 @@ class StockPool(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-def test_any_sequence_of_stock_operations_keeps_the_ledger_and_never_goes_negative():
+def test_any_sequence_of_stock_operations_keeps_the_ledger_and_never_goes_negative(request):
     run_state_machine_as_test(
         StockPool,
         settings=settings(
@@ -245,8 +246,9 @@ def test_any_sequence_of_stock_operations_keeps_the_ledger_and_never_goes_negati
             suppress_health_check=list(HealthCheck),
         ),
     )
-    print(
-        f"stock machine: {RUNS['examples']} runs, {RUNS['steps']} steps, {RUNS['refused']} refused"
+    report(
+        request.config,
+        f"stock machine: {RUNS['examples']} runs, {RUNS['steps']} steps, {RUNS['refused']} refused",
     )
     assert RUNS["steps"] > EXAMPLES
     assert 0 < RUNS["refused"] < RUNS["steps"]

@@ -70,3 +70,17 @@ def test_the_return_lookup_needs_its_query(client):
     error = assert_error_shape(client.get("/api/v1/returns/lookup/"), 400, "invalid_input")
     assert set(error["details"]) == {"q"}
     assert client.get("/api/v1/returns/lookup/", {"q": "nobody@example.com"}).json() == []
+
+
+def test_a_form_encoded_body_is_415_and_cannot_blank_a_field(client):
+    from tests.inventory.catalog_factories import CategoryFactory, ProductFactory
+
+    product = ProductFactory(category=CategoryFactory())
+    response = client.patch(
+        f"/api/v1/products/{product.slug}/",
+        "category=",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert_error_shape(response, 415, "unsupported_media_type")
+    product.refresh_from_db()
+    assert product.category_id is not None

@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 
 from omni.models import Scope
 from tests.factories import make_token
+from tests.figures import report
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 CALLERS = ["all-scopes", "store-scoped"]
@@ -217,18 +218,14 @@ def test_every_response_is_documented_and_no_request_breaks_the_server(case, cal
 
 
 def test_the_fuzz_run_is_counted(request):
-    """Runs last in this module: prints how many cases each caller sent."""
+    """Runs last in this module: reports how many cases each caller sent."""
     if not CASES:
         pytest.skip("the fuzz tests did not run")
     per_caller = Counter()
     for (name, _), count in CASES.items():
         per_caller[name] += count
     operations = len({operation for _, operation in CASES})
-    report = ", ".join(f"{name}: {count}" for name, count in sorted(per_caller.items()))
-    line = f"API fuzz: {sum(CASES.values())} cases over {operations} operations ({report})"
-    request.config.stash.setdefault(FUZZ_REPORT, []).append(line)
-    print(line)
+    callers = ", ".join(f"{name}: {count}" for name, count in sorted(per_caller.items()))
+    line = f"API fuzz: {sum(CASES.values())} cases over {operations} operations ({callers})"
+    report(request.config, line)
     assert all(count > 0 for count in CASES.values())
-
-
-FUZZ_REPORT = pytest.StashKey[list]()
