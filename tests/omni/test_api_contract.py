@@ -84,3 +84,9 @@ def test_a_form_encoded_body_is_415_and_cannot_blank_a_field(client):
     assert_error_shape(response, 415, "unsupported_media_type")
     product.refresh_from_db()
     assert product.category_id is not None
+
+
+@pytest.mark.parametrize("value", ["null", "yes", "maybe"])
+def test_a_yes_no_filter_takes_true_or_false_only(client, value):
+    assert_error_shape(client.get("/api/v1/skus/", {"is_active": value}), 400, "invalid_input")
+    assert client.get("/api/v1/skus/", {"is_active": "true"}).status_code == 200
