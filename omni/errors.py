@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -126,6 +126,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     elif isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, DataError):
+        # A value the database cannot hold or compare (a date beyond its range, a time zone
+        # offset past 16 hours, a number too large): the request's input was bad.
+        logger.info("value refused by the database: %s", exc)
+        exc = exceptions.ValidationError(
+            {"non_field_errors": ["A value is out of the range this API accepts."]}
         )
     elif isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable: %s", exc)

@@ -37,7 +37,8 @@ _ERROR_DESCRIPTIONS = {
     "400": "Bad input (invalid_input, malformed_request, idempotency_key_required, ...)",
     "401": "Missing or invalid credentials",
     "403": "The credentials lack the scope this endpoint needs",
-    "404": "Not found, or outside the caller's locations",
+    "404": "Not found (a row named in the path or body, or a page past the end), or outside "
+    "the caller's locations",
     "409": "Conflict with the current state (e.g. insufficient_stock, request in progress)",
     "412": "The resource changed since it was read (stale If-Match)",
     "422": "A business rule refused the request (e.g. idempotency_key_reused)",
@@ -51,13 +52,11 @@ def add_error_responses(result, generator, request, public):
     it can return, so clients can rely on it from the schema alone."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for path, operations in result.get("paths", {}).items():
+    for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in _WRITE_METHODS and method != "get":
                 continue
-            statuses = ["401", "403", "429"]
-            if "{" in path:
-                statuses.append("404")
+            statuses = ["401", "403", "404", "429"]
             if method in _WRITE_METHODS:
                 statuses += ["400", "409", "422"]
             if method in {"put", "patch"}:

@@ -229,7 +229,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "omni.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "omni.api.filtering.StrictFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "omni.schema.OmniAutoSchema",
@@ -237,6 +237,12 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # OPTIONS answers 405 in the error shape: the schema is the API's description, and
+    # DRF's metadata broke (500) on views that pick their serializers per method.
+    "DEFAULT_METADATA_CLASS": None,
+    # Bodies are JSON only (415 otherwise): form encoding cannot tell an empty string from
+    # null, so a blank form field cleared a nullable field the schema says needs a value.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 if not DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]

@@ -109,3 +109,10 @@ def log_in(page, username: str, password: str = "correct horse battery") -> None
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from tests.figures import FIGURES
+
+    for line in config.stash.get(FIGURES, []):
+        terminalreporter.write_line(line)

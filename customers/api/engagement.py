@@ -32,6 +32,7 @@ from customers.models import (
 )
 from customers.services import cases, events, feedback, loyalty, metrics, timeline
 from inventory.models import Location
+from omni.api.filtering import StrictFilterBackend
 from omni.idempotency import idempotent
 
 # The body is the shared error shape (omni.schema fills it in).
@@ -411,7 +412,7 @@ class TimelineView(ListAPIView):
     serializer_class = s.TimelineEntryOut
     filterset_class = TimelineFilter
     ordering_fields = None
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    filter_backends = [StrictFilterBackend]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -340,7 +340,9 @@ class TimelineEntryOut(serializers.ModelSerializer):
 
 class CustomerMetricsOut(serializers.ModelSerializer):
     customer = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    preferred_store = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    preferred_store = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     is_multichannel = serializers.BooleanField(read_only=True)
 
     class Meta:

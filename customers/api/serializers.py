@@ -141,7 +141,21 @@ class ConsentInput(serializers.Serializer):
     ip_address = serializers.IPAddressField(required=False, allow_null=True)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+        "example": "21:00",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time in the customer's own time zone (no offset), e.g. `21:00`."""
+
+
 class PreferencesInput(serializers.ModelSerializer):
+    quiet_hours_start = LocalTimeField(required=False)
+    quiet_hours_end = LocalTimeField(required=False)
+
     class Meta:
         model = Preferences
         fields = [
@@ -244,7 +258,9 @@ ConsentStateField = extend_schema_field(
 
 class CustomerListOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    preferred_store = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    preferred_store = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     email = serializers.SerializerMethodField()
     phone = serializers.SerializerMethodField()
 
@@ -280,8 +296,12 @@ class CustomerDetailOutput(serializers.ModelSerializer):
     (e.g. `loyalty`) here."""
 
     id = serializers.UUIDField(source="public_id", read_only=True)
-    preferred_store = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    first_seen_location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    preferred_store = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    first_seen_location = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     identities = IdentityOutput(many=True, read_only=True)
     consent = ConsentStateField(source="*", read_only=True)
     merged_from = serializers.SerializerMethodField()
@@ -378,6 +398,9 @@ class ConsentOutput(serializers.Serializer):
 
 
 class PreferencesOutput(PreferencesInput):
+    # Unsaved defaults (the customer gave no preferences yet) have no update time.
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
     class Meta(PreferencesInput.Meta):
         fields = [*PreferencesInput.Meta.fields, "updated_at"]
 

@@ -334,7 +334,8 @@ class LocationQuery(serializers.Serializer):
 
 
 def _location_ids(request) -> list[int] | None:
-    query = LocationQuery(data=request.query_params)
+    # A plain dict, so `?location=` is refused as blank instead of read as left out.
+    query = LocationQuery(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
     location = _location(query.validated_data.get("location"))
     return None if location is None else [location.pk]

@@ -154,8 +154,10 @@ class ReturnViewSet(viewsets.ReadOnlyModelViewSet):
         ],
         responses={200: s.ReturnableOrderOut(many=True)},
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def lookup(self, request):
+        if "q" not in request.query_params:
+            raise ValidationError({"q": ["Required: an order number, receipt or identity."]})
         found = returns.find_orders_for_return(query=request.query_params.get("q", ""))
         orders = (
             Order.objects.filter(pk__in=[order.pk for order in found])

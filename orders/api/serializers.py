@@ -87,6 +87,10 @@ class CartMergeIn(serializers.Serializer):
     channel = CodeChoiceField(SalesChannel.choices, default=SalesChannel.APP)
 
 
+# Money computed in a method is rendered as a decimal string, like every DecimalField.
+MONEY_STRING = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
 class CartLineOut(serializers.ModelSerializer):
     sku = serializers.CharField(source="sku.code")
     name = serializers.CharField(source="sku.name")
@@ -97,7 +101,7 @@ class CartLineOut(serializers.ModelSerializer):
         model = CartLine
         fields = ["sku", "name", "quantity", "unit_price", "currency", "line_total", "added_at"]
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(MONEY_STRING)
     def get_line_total(self, line: CartLine) -> str:
         return f"{line.unit_price * line.quantity:.2f}"
 
@@ -127,7 +131,7 @@ class CartOut(serializers.ModelSerializer):
             "created_at",
         ]
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(MONEY_STRING)
     def get_subtotal(self, cart: Cart) -> str:
         return f"{sum(line.unit_price * line.quantity for line in cart.lines.all()):.2f}"
 
