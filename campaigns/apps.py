@@ -12,12 +12,14 @@ class CampaignsConfig(AppConfig):
         merging.register()
         journey_hooks.connect()
 
-        from campaigns.services.attribution import credit_placed_order
-        from orders.hooks import register_purchase_listener
+        from campaigns.services.attribution import on_purchase_recorded
+        from orders import signals as order_signals
 
         # Orders on every channel, the till included, are credited to the message that
         # earned them (orders does not import campaigns).
-        register_purchase_listener("campaigns.attribution", credit_placed_order)
+        order_signals.purchase_recorded.connect(
+            on_purchase_recorded, dispatch_uid="campaigns.attribution"
+        )
 
         # Deferred deliveries wait in PostgreSQL; this sweep sends them when due.
         register_schedule(

@@ -64,6 +64,13 @@ def add_error_responses(result, generator, request, public):
             else:
                 statuses.append("400")
             responses = operation.setdefault("responses", {})
+            if any(
+                parameter.get("name") == "If-None-Match" and parameter.get("in") == "header"
+                for parameter in operation.get("parameters", [])
+            ):
+                responses.setdefault(
+                    "304", {"description": "Not modified: the record still has that ETag"}
+                )
             for status in statuses:
                 responses.setdefault(
                     status, {"description": _ERROR_DESCRIPTIONS[status], "content": reference}

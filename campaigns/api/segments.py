@@ -174,7 +174,9 @@ class SegmentViewSet(
         segments.delete_segment(segment=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses=FieldOutput(many=True), summary="Rule fields and operators")
+    @extend_schema(
+        responses=FieldOutput(many=True), summary="Rule fields and operators", filters=False
+    )
     @action(detail=False, methods=["get"], pagination_class=None)
     def fields(self, request):
         return Response([spec.describe() for spec in FIELDS.values()])

@@ -70,6 +70,11 @@ def attribute_order(*, order_id: int) -> Attribution | None:
     return Attribution.objects.filter(order_id=order_id).first()
 
 
+def on_purchase_recorded(sender, order, **kwargs) -> None:
+    """`orders.signals.purchase_recorded`, sent after the order's commit."""
+    credit_placed_order(order.pk)
+
+
 def credit_placed_order(order_id: int) -> None:
     """The purchase hook: runs after the order's commit; a failure here must not touch
     the sale (the nightly recompute credits it later)."""

@@ -29,7 +29,6 @@ from inventory.services.transfers import create_transfer
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, NotFound, RuleBroken
 from omni.webhooks import emit
-from orders.hooks import announce_purchase
 from orders.models import Cart, Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
 from orders.services.carts import release_cart_holds
 from orders.services.customer_feed import feed_purchase
@@ -325,7 +324,6 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
             )
         transaction.on_commit(partial(_after_placed, order_id=order.pk))
         announce(purchase_recorded, order=order)
-        announce_purchase(order.pk)
     return order
 
 

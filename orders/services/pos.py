@@ -22,7 +22,6 @@ from inventory.services.pos import SaleLine
 from inventory.services.pos import record_pos_sale as record_stock_sale
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, Conflict
-from orders.hooks import announce_purchase
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
 from orders.services.checkout import (
     CENT,
@@ -220,5 +219,4 @@ def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor
     feed_purchase(order)
     announce(purchase_recorded, order=order)
     announce(fulfilment_completed, fulfilment=fulfilment)
-    announce_purchase(order.pk)
     return order
