@@ -3,9 +3,8 @@ their results so far, and segment sizes once segments exist."""
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.db.models import Count, Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from campaigns.models import Campaign, Delivery
 from omni.auth import has_scope
@@ -38,7 +37,9 @@ def campaigns_panel(request, location):
         return None
     live = [Campaign.Status.SENDING, Campaign.Status.SCHEDULED]
     running = list(
-        Campaign.objects.filter(status__in=live).order_by("status", "-created_at")[:SHOWN]
+        Campaign.objects.filter(status__in=live, transactional=False).order_by(
+            "status", "-created_at"
+        )[:SHOWN]
     )
     # Room left: the latest finished one-off sends, whose results are still coming in.
     finished = list(
@@ -95,35 +96,27 @@ def _short(name: str) -> str:
 
 
 def segment_sizes_panel(request, location):
-    """Segments and their last known size; the block stays away until segments exist."""
+    """The latest segments and how many customers each holds now (one count query each);
+    the block stays away until there are segments."""
+    from campaigns.models import Segment
+    from campaigns.segmentation.services import segment_customers
+
     if not has_scope(request.user, "campaigns:read"):
         return None
-    try:
-        segment_model = apps.get_model("campaigns", "Segment")
-    except LookupError:
-        return None
-    segments = list(segment_model.objects.all()[:10])
+    segments = list(Segment.objects.order_by("-updated_at")[:SHOWN])
     if not segments:
         return None
-    try:
-        more_url = reverse("admin:campaigns_segment_changelist")
-    except NoReverseMatch:
-        more_url = None
-    table = []
-    for segment in segments:
-        size = next(
-            (
-                getattr(segment, name)
-                for name in ("size", "member_count", "last_count", "estimated_size")
-                if getattr(segment, name, None) is not None
-            ),
-            "—",
-        )
-        table.append({"cells": [str(segment), size]})
+    table = [
+        {
+            "cells": [segment.name, f"{segment_customers(segment).count():,}"],
+            "url": reverse("admin:campaigns_segment_change", args=[segment.pk]),
+        }
+        for segment in segments
+    ]
     return {
         "columns": ["Segment", "Customers"],
         "table": table,
-        "more_url": more_url,
+        "more_url": reverse("admin:campaigns_segment_changelist"),
         "more_label": "All segments",
     }
 

@@ -1,4 +1,5 @@
-"""Deliveries follow their customer through a merge (registered with `customers.hooks`).
+"""Deliveries follow their customer through a merge (registered with `customers.hooks`),
+and an erasure takes their addresses (`campaigns.privacy`).
 
 A merged-away customer's deliveries move to the survivor, so frequency caps and "at most
 once per campaign step and channel" hold for the person, not for one of their records. A
@@ -11,7 +12,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 
 from campaigns.models import Delivery, SegmentMember
-from customers.hooks import register_merge_participant, rows_participant
+from customers.hooks import register_erase_step, register_merge_participant, rows_participant
 
 
 def _survivor_has_its_twin(source, target):
@@ -42,5 +43,8 @@ SEGMENT_MEMBERS = rows_participant(
 
 
 def register() -> None:
+    from campaigns.privacy import erase_delivery_details
+
     register_merge_participant(DELIVERIES)
+    register_erase_step("campaigns", erase_delivery_details)
     register_merge_participant(SEGMENT_MEMBERS)

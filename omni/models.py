@@ -150,6 +150,19 @@ class AuditEntryImmutable(Exception):
         super().__init__("Audit entries are append-only: they cannot be changed or deleted.")
 
 
+def _loose_reference(to) -> models.ForeignKey:
+    """A reference without a database constraint: deleting (or erasing) the row it names
+    never has to touch the row that names it."""
+    return models.ForeignKey(
+        to,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+
 class AuditEntry(models.Model):
     """One change made by staff or an API token: who, when, from where, and what changed.
 
@@ -167,22 +180,8 @@ class AuditEntry(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
     actor_label = models.CharField(max_length=200, help_text="e.g. 'ana' or 'token:Web shop'")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
-    token = models.ForeignKey(
-        ApiToken,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    user = _loose_reference(settings.AUTH_USER_MODEL)
+    token = _loose_reference(ApiToken)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     request_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -190,30 +189,9 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=64, db_index=True, help_text="app_label.model")
     object_id = models.CharField(max_length=64, blank=True)
     object_label = models.CharField(max_length=200, blank=True)
-    customer = models.ForeignKey(
-        "customers.Customer",
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
-    sku = models.ForeignKey(
-        "inventory.Sku",
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
-    location = models.ForeignKey(
-        "inventory.Location",
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    customer = _loose_reference("customers.Customer")
+    sku = _loose_reference("inventory.Sku")
+    location = _loose_reference("inventory.Location")
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
 

@@ -1,6 +1,7 @@
 import factory
+from django.utils import timezone
 
-from campaigns.models import Campaign, EmailVariant, Message, PushVariant, SmsVariant
+from campaigns.models import Campaign, Delivery, EmailVariant, Message, PushVariant, SmsVariant
 from customers.models import Customer, Identity
 
 
@@ -105,3 +106,16 @@ def campaign_with_variants(*, channels=("email",), **fields) -> Campaign:
     for channel in channels:
         variant_factories[channel](message=message)
     return campaign
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    campaign = factory.SubFactory(CampaignFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    channel = "email"
+    address = factory.LazyAttribute(lambda delivery: f"{delivery.customer.pk}@example.com")
+    state = Delivery.State.SENT
+    queued_at = factory.LazyFunction(timezone.now)
+    context = factory.LazyFunction(lambda: {"first_name": "Ana", "code": "WELCOME-7Q2"})

@@ -74,6 +74,30 @@ def test_the_marketer_sees_campaign_results_so_far_and_no_segment_block_yet(clie
     assert 'id="panel-segments"' not in page
 
 
+def test_the_marketer_sees_each_segment_with_its_size_and_no_transactional_campaigns(
+    client, staff
+):
+    from campaigns.models import Campaign
+    from campaigns.segmentation.services import create_segment
+    from tests.campaigns.factories import CampaignFactory, CustomerFactory
+
+    CustomerFactory(city="Porto")
+    CustomerFactory(city="Porto")
+    CustomerFactory(city="Braga")
+    create_segment(
+        name="Porto customers", rules={"all": [{"field": "city", "op": "eq", "value": "Porto"}]}
+    )
+    CampaignFactory(
+        name="Order confirmation", transactional=True, status=Campaign.Status.SENDING
+    )
+    client.force_login(staff["marketer"])
+    page = client.get(reverse("admin:index")).content.decode()
+
+    segments = page.split('id="panel-segments"')[1].split("</section>")[0]
+    assert re.search(r"Porto customers.*?<td>2</td>", segments, re.S)
+    assert "Order confirmation" not in page.split('id="panel-campaigns"')[1]
+
+
 def test_the_planner_sees_transfers_on_the_way(client, staff):
     client.force_login(staff["planner"])
     page = client.get(reverse("admin:index")).content.decode()
