@@ -74,9 +74,7 @@ def test_the_marketer_sees_campaign_results_so_far_and_no_segment_block_yet(clie
     assert 'id="panel-segments"' not in page
 
 
-def test_the_marketer_sees_each_segment_with_its_size_and_no_transactional_campaigns(
-    client, staff
-):
+def test_the_marketer_sees_each_segment_with_its_size_and_no_transactional_campaigns(client, staff):
     from campaigns.models import Campaign
     from campaigns.segmentation.services import create_segment
     from tests.campaigns.factories import CampaignFactory, CustomerFactory
@@ -87,9 +85,7 @@ def test_the_marketer_sees_each_segment_with_its_size_and_no_transactional_campa
     create_segment(
         name="Porto customers", rules={"all": [{"field": "city", "op": "eq", "value": "Porto"}]}
     )
-    CampaignFactory(
-        name="Order confirmation", transactional=True, status=Campaign.Status.SENDING
-    )
+    CampaignFactory(name="Order confirmation", transactional=True, status=Campaign.Status.SENDING)
     client.force_login(staff["marketer"])
     page = client.get(reverse("admin:index")).content.decode()
 
