@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class InventoryConfig(AppConfig):
@@ -7,3 +8,11 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from inventory import tasks  # noqa: F401 - registers the periodic schedules
+        from inventory.models import Location
+        from inventory.selectors import forget_locations
+
+        def location_changed(sender, instance, **kwargs) -> None:
+            forget_locations()
+
+        post_save.connect(location_changed, sender=Location, weak=False)
+        post_delete.connect(location_changed, sender=Location, weak=False)

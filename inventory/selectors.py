@@ -7,16 +7,20 @@ SKUs, one for their stock levels (with locations), one for what is in transit.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Greatest
 
 from inventory.distance import distance_km, point_of
-from inventory.models import Location, Sku, StockLevel, Transfer, TransferLine
+from inventory.models import Location, Sku, StockLevel, Transfer
 
 LOW_STOCK_THRESHOLD = 2
 IN_TRANSIT_STATUSES = (Transfer.Status.IN_TRANSIT, Transfer.Status.PARTIALLY_RECEIVED)
@@ -44,6 +48,53 @@ def channel_filter(channel: str) -> Q:
     if channel == Channel.STORE:
         return Q(is_active=True, sells_in_store=True)
     return Q(is_active=True)
+
+
+# Locations change seldom and every availability call reads them, so each process keeps
+# them in memory: all of them by id and by code, and each channel's ids. A version stamp
+# in the shared cache says whether that copy is still good (one small read per request);
+# saving or deleting a location draws a new stamp (`inventory.apps`), now and again when
+# the change commits, so every process reloads.
+_LOCATIONS_VERSION_KEY = "locations:version"
+_locations: dict = {"version": None}
+
+
+def _location_memo() -> dict:
+    version = cache.get(_LOCATIONS_VERSION_KEY)
+    if version is None:
+        cache.add(_LOCATIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(_LOCATIONS_VERSION_KEY)
+    if _locations["version"] != version:
+        by_id = Location.objects.in_bulk()
+        _locations.clear()
+        _locations.update(
+            version=version,
+            by_id=by_id,
+            by_code={place.code: place for place in by_id.values()},
+            channels={},
+        )
+    return _locations
+
+
+def location_by_code(code: str) -> Location | None:
+    return _location_memo()["by_code"].get(code)
+
+
+def channel_location_ids(channel: str, memo: dict | None = None) -> list[int]:
+    """The ids of the locations a channel sells from (`channel_filter`)."""
+    memo = memo or _location_memo()
+    if channel not in memo["channels"]:
+        places = Location.objects.filter(channel_filter(channel))
+        memo["channels"][channel] = list(places.values_list("pk", flat=True))
+    return memo["channels"][channel]
+
+
+def forget_locations() -> None:
+    def renew() -> None:
+        cache.set(_LOCATIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+    renew()
+    transaction.on_commit(renew)
 
 
 def stock_status(available: int, threshold: int = LOW_STOCK_THRESHOLD) -> str:
@@ -132,7 +183,8 @@ def availability(
     in_stock_only: bool = False,
     threshold: int = LOW_STOCK_THRESHOLD,
 ) -> list[SkuAvailability]:
-    """Availability of each SKU at the locations the channel can sell from, in two queries.
+    """Availability of each SKU at the locations the channel can sell from, in two queries
+    (the locations come from the process's copy).
 
     `location` narrows to one place (what one store can sell now); `near` orders places
     nearest first with their distance in km (unknown coordinates last), ties by code.
@@ -140,35 +192,43 @@ def availability(
     result = {sku.pk: SkuAvailability(sku=sku, threshold=threshold) for sku in skus}
     if not result:
         return []
-    places = Location.objects.filter(channel_filter(channel))
+    memo = _location_memo()
+    place_ids = channel_location_ids(channel, memo)
     if location is not None:
-        places = places.filter(pk=location.pk)
-    levels = (
-        StockLevel.objects.filter(sku_id__in=result.keys(), location__in=places)
-        .select_related("location")
-        .annotate(available_now=Greatest(F("on_hand") - F("reserved") - F("safety_stock"), 0))
-    )
-    for level in levels:
-        if in_stock_only and level.available_now <= 0:
+        place_ids = [pk for pk in place_ids if pk == location.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT sku_id, location_id, on_hand, reserved,
+                   GREATEST(on_hand - reserved - safety_stock, 0)
+              FROM inventory_stocklevel WHERE sku_id = ANY(%s) AND location_id = ANY(%s)
+            """,
+            [list(result), place_ids],
+        )
+        levels = cursor.fetchall()
+    transit = in_transit_lines(skus=result, destinations=place_ids)
+    places = memo["by_id"]
+    for sku_id, location_id, on_hand, reserved, available in levels:
+        if in_stock_only and available <= 0:
             continue
-        result[level.sku_id].places.append(
+        result[sku_id].places.append(
             PlaceStock(
-                location=level.location,
-                on_hand=level.on_hand,
-                reserved=level.reserved,
-                available=level.available_now,
-                distance_km=distance_km(level.location, near),
+                location=places[location_id],
+                on_hand=on_hand,
+                reserved=reserved,
+                available=available,
+                distance_km=distance_km(places[location_id], near),
                 threshold=threshold,
             )
         )
-    for line in in_transit_lines(skus=result.keys(), destinations=places):
+    for line in transit:
         result[line.sku_id].in_transit.append(
             InTransit(
                 transfer_id=line.transfer_id,
-                source=line.transfer.source,
-                destination=line.transfer.destination,
-                quantity=line.quantity_shipped - line.quantity_received,
-                expected_arrival=line.transfer.expected_arrival,
+                source=places[line.source_id],
+                destination=places[line.destination_id],
+                quantity=line.quantity,
+                expected_arrival=line.expected_arrival,
             )
         )
     for entry in result.values():
@@ -189,16 +249,36 @@ def _place_order(near):
     return key
 
 
-def in_transit_lines(*, skus: Iterable[int], destinations: QuerySet | None = None) -> QuerySet:
-    """Transfer lines with units on the road to `destinations`, with their transfer."""
-    lines = TransferLine.objects.filter(
-        sku_id__in=list(skus),
-        transfer__status__in=IN_TRANSIT_STATUSES,
-        quantity_shipped__gt=F("quantity_received"),
-    ).select_related("transfer__source", "transfer__destination")
+class RoadLine(NamedTuple):
+    """Units of one transfer line still on the road."""
+
+    sku_id: int
+    transfer_id: int
+    source_id: int
+    destination_id: int
+    quantity: int
+    expected_arrival: date | None
+
+
+def in_transit_lines(
+    *, skus: Iterable[int], destinations: Iterable[int] | None = None
+) -> list[RoadLine]:
+    """Transfer lines with units on the road (to `destinations`, location ids, if given)."""
+    sql = """
+        SELECT line.sku_id, line.transfer_id, transfer.source_id, transfer.destination_id,
+               line.quantity_shipped - line.quantity_received, transfer.expected_arrival
+          FROM inventory_transferline AS line
+          JOIN inventory_transfer AS transfer ON transfer.id = line.transfer_id
+         WHERE line.sku_id = ANY(%s) AND transfer.status = ANY(%s)
+           AND line.quantity_shipped > line.quantity_received
+    """
+    params: list = [list(skus), list(IN_TRANSIT_STATUSES)]
     if destinations is not None:
-        lines = lines.filter(transfer__destination__in=destinations)
-    return lines
+        sql += " AND transfer.destination_id = ANY(%s)"
+        params.append(list(destinations))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [RoadLine(*row) for row in cursor.fetchall()]
 
 
 def nearby_locations(
@@ -275,9 +355,7 @@ def replenishment_suggestions(
     sku_ids = {level.sku_id for level in low}
     on_the_road: dict[tuple[int, int], int] = defaultdict(int)
     for line in in_transit_lines(skus=sku_ids):
-        on_the_road[(line.transfer.destination_id, line.sku_id)] += (
-            line.quantity_shipped - line.quantity_received
-        )
+        on_the_road[(line.destination_id, line.sku_id)] += line.quantity
     warehouses = list(Location.objects.filter(kind=Location.Kind.WAREHOUSE, is_active=True))
     spare: dict[tuple[int, int], int] = {
         (level.location_id, level.sku_id): level.available_now

@@ -11,6 +11,7 @@ class OmniConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         from omni import (
+            auth,  # noqa: F401 - forgets cached tokens when they change
             schema,  # noqa: F401 - registers the OpenAPI auth extension
             tasks,  # noqa: F401 - registers the periodic schedules
         )

@@ -13,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
@@ -61,6 +65,55 @@ STORE_BOUND_ROLES = frozenset({Role.STORE_ASSOCIATE, Role.STORE_MANAGER})
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
+# A live token (with its locations) is kept in the shared cache between requests, so a
+# call costs no query to authenticate. Every change to a token through the ORM forgets
+# it at once (below), and `revoke_api_token` does too; the timeout bounds what a raw SQL
+# change, or a request that read the row just before a revocation committed, leaves behind.
+TOKEN_CACHE_SECONDS = 60
+
+
+def _token_cache_key(key_id: str) -> str:
+    return f"apitoken:{key_id}"
+
+
+def live_token(key_id: str) -> ApiToken | None:
+    """The unrevoked token with this key id, its locations loaded; from the cache when
+    it can be."""
+    key = _token_cache_key(key_id)
+    token = cache.get(key)
+    if token is None:
+        token = (
+            ApiToken.objects.filter(key_id=key_id, revoked_at__isnull=True)
+            .prefetch_related("locations")
+            .first()
+        )
+        if token is not None:
+            cache.set(key, token, TOKEN_CACHE_SECONDS)
+    return token
+
+
+def forget_token(token: ApiToken) -> None:
+    """Drop the cached copy now and again when the change commits, so no request can
+    re-cache the old row in between."""
+    key = _token_cache_key(token.key_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+@receiver(post_save, sender=ApiToken)
+@receiver(post_delete, sender=ApiToken)
+def _token_changed(sender, instance: ApiToken, **kwargs) -> None:
+    forget_token(instance)
+
+
+@receiver(m2m_changed, sender=ApiToken.locations.through)
+def _token_locations_changed(sender, instance, reverse: bool, pk_set, **kwargs) -> None:
+    if not reverse:
+        forget_token(instance)
+    else:  # a location's tokens changed: forget each of them
+        for token in ApiToken.objects.filter(pk__in=pk_set or ()):
+            forget_token(token)
+
 
 class TokenUser:
     """The request.user of a call made with an API token."""
@@ -106,11 +159,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             self._count_failure(request)
             raise exceptions.AuthenticationFailed("Malformed bearer token.")
         key_id, _, secret = parts[1][len(TOKEN_PREFIX) :].partition("_")
-        token = (
-            ApiToken.objects.filter(key_id=key_id, revoked_at__isnull=True)
-            .prefetch_related("locations")
-            .first()
-        )
+        token = live_token(key_id)
         # Compare even when no token matched, so timing does not tell which key ids exist.
         candidate = token or ApiToken(secret_hash="0" * 64)
         if not candidate.secret_matches(secret) or token is None:
@@ -118,7 +167,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            live = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True)
+            if not live.update(last_used_at=now):  # revoked since it was cached
+                forget_token(token)
+                raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
+            token.last_used_at = now
+            cache.set(_token_cache_key(key_id), token, TOKEN_CACHE_SECONDS)
         audit.bind_token(request, token)
         return TokenUser(token), token
 

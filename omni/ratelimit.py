@@ -35,19 +35,17 @@ def principal_limit(user) -> int:
 
 
 def hit(bucket: str, limit: int, now: float | None = None) -> float | None:
-    """Count one request in `bucket`; return seconds to wait if over the limit, else None."""
+    """Count one request in `bucket`; return seconds to wait if over the limit, else None.
+
+    One round trip: INCR and EXPIRE in a pipeline (the counter outlives its window by a
+    minute whichever request set the expiry last)."""
     now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
-    key = f"ratelimit:{bucket}:{window}"
-    # add() is SET NX: the first request of the window creates the counter with its expiry.
-    if cache.add(key, 1, timeout=WINDOW_SECONDS * 2):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(key, 1, timeout=WINDOW_SECONDS * 2)
-            count = 1
+    key = cache.make_key(f"ratelimit:{bucket}:{window}")
+    pipe = cache.raw_client().pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, WINDOW_SECONDS * 2)
+    count, _ = pipe.execute()
     if count > limit:
         return (window + 1) * WINDOW_SECONDS - now
     return None

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from omni.auth import forget_token
 from omni.errors import RuleBroken
 from omni.models import ApiToken, IdempotencyRecord, Role, Scope, StaffAccess, hash_token_secret
 
@@ -52,6 +53,7 @@ def create_api_token(
 
 def revoke_api_token(*, token: ApiToken) -> ApiToken:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    forget_token(token)
     token.refresh_from_db()
     return token
 

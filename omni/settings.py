@@ -132,7 +132,7 @@ REDIS_URL = env.str("REDIS_URL", default=_default_cache)
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "omni.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="omni"),
         "TIMEOUT": 300,

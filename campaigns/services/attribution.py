@@ -63,23 +63,29 @@ def _windows() -> dict:
     }
 
 
-def attribute_order(*, order_id: int) -> Attribution | None:
-    """Credit one order (a no-op if it already has its credit or had no touch)."""
+def _credit(order_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_CREDIT.format(orders="o.id = %(order)s"), {**_windows(), "order": order_id})
+
+
+def attribute_order(*, order_id: int) -> Attribution | None:
+    """Credit one order (a no-op if it already has its credit or had no touch)."""
+    _credit(order_id)
     return Attribution.objects.filter(order_id=order_id).first()
 
 
 def on_purchase_recorded(sender, order, **kwargs) -> None:
-    """`orders.signals.purchase_recorded`, sent after the order's commit."""
-    credit_placed_order(order.pk)
+    """`orders.signals.purchase_recorded`, sent after the order's commit. An order with
+    no customer (most till sales) has no touch to credit."""
+    if order.customer_id is not None:
+        credit_placed_order(order.pk)
 
 
 def credit_placed_order(order_id: int) -> None:
     """The purchase hook: runs after the order's commit; a failure here must not touch
     the sale (the nightly recompute credits it later)."""
     try:
-        attribute_order(order_id=order_id)
+        _credit(order_id)
     except Exception:  # noqa: BLE001 - logged; the backfill catches up
         logger.exception("attribution of order %s failed", order_id)
 

@@ -125,7 +125,7 @@ class BulkAvailabilityQuery(AvailabilityQuery):
 def _location(code: str | None) -> Location | None:
     if not code:
         return None
-    location = Location.objects.filter(code=code).first()
+    location = selectors.location_by_code(code)
     if location is None:
         raise UnknownLocation(location=code)
     return location

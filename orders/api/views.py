@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from customers.services.identity import resolve_customer
 from inventory.models import Location, Sku
-from omni.auth import Actor, can_use_location, visible_location_ids
+from omni.auth import Actor, TokenUser, can_use_location, visible_location_ids
 from omni.errors import DomainError
 from omni.idempotency import idempotent
 from orders.api import serializers as s
@@ -48,6 +48,9 @@ def check_location(request, location: Location | None) -> None:
 
 def home_location(request) -> Location | None:
     """The one location a store-scoped caller works at, if it has exactly one."""
+    if isinstance(request.user, TokenUser):  # a register: its locations came with it
+        places = list(request.user.token.locations.all())
+        return places[0] if len(places) == 1 else None
     ids = visible_location_ids(request.user)
     if ids and len(ids) == 1:
         return Location.objects.get(pk=next(iter(ids)))
@@ -55,7 +58,12 @@ def home_location(request) -> Location | None:
 
 
 def render_order(order: Order) -> dict:
-    return s.OrderOut(order_detail_queryset().get(pk=order.pk)).data
+    """The order's API body; an order that comes with its lines, fulfilments, payments and
+    events loaded (a sale just written) is not read again."""
+    loaded = getattr(order, "_prefetched_objects_cache", {}).keys()
+    if not {"lines", "fulfilments", "payments", "events"} <= loaded:
+        order = order_detail_queryset().get(pk=order.pk)
+    return s.OrderOut(order).data
 
 
 # --- Carts -------------------------------------------------------------------------------

@@ -75,8 +75,9 @@ def record_pos_sale(*, request: PosSaleRequest, actor: Actor = SYSTEM) -> tuple[
             "A POS sale needs the register's transaction id (1-64 characters).",
             field="client_reference",
         )
-    existing = _existing(actor, reference)
-    if existing is not None:
+    # A register's replay is caught by the unique index on (register, reference) when the
+    # order is written (below); staff sales have no register, so theirs is looked up first.
+    if actor.token is None and (existing := _existing(actor, reference)) is not None:
         return _replayed(existing, request)
     if not request.lines:
         raise BadRequest("A sale needs at least one line.", field="lines")
@@ -124,33 +125,13 @@ def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor
             identities=request.customer_identities, channel="store", location=request.location
         ).customer
     sold_at = request.sold_at or timezone.now()
-    order = Order.objects.create(
-        number=next_number("POS"),
-        channel=SalesChannel.STORE,
-        location=request.location,
-        register_token=actor.token,
-        client_reference=reference,
-        customer=customer,
-        currency=request.currency,
-        status=Order.Status.COMPLETED,
-        placed_at=sold_at,
-        notes=request.notes,
-    )
-    fulfilment = Fulfilment.objects.create(
-        order=order,
-        method=Fulfilment.Method.IN_STORE,
-        location=request.location,
-        status=Fulfilment.Status.COLLECTED,
-        collected_at=sold_at,
-    )
+    number = next_number("POS")
     lines = []
     for line in request.lines:
         sku = skus[line.sku_code]
         unit_price = Decimal(line.unit_price) if line.unit_price is not None else sku.price
         lines.append(
             OrderLine(
-                order=order,
-                fulfilment=fulfilment,
                 sku=sku,
                 quantity=line.quantity,
                 unit_price=unit_price,
@@ -160,6 +141,7 @@ def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor
             )
         )
     discount_total = sum((line.discount for line in lines), Decimal(0))
+    discount_code = None
     if request.discount_code:
         quote = quote_discount(
             code=request.discount_code,
@@ -179,18 +161,41 @@ def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor
         )
         allocate_discount(lines, quote.discount, quote.eligible_sku_ids)
         discount_total += quote.discount
-        redeem_discount_code(quote=quote, reference=order.number, customer=customer)
-        order.discount_code = quote.code
+        redeem_discount_code(quote=quote, reference=number, customer=customer)
+        discount_code = quote.code
     for line in lines:
         line.total = max(line.unit_price * line.quantity - line.discount, Decimal(0))
         line.tax = included_tax(line.total)
+    # The totals are known before the order is written, so it is written once.
+    order = Order.objects.create(
+        number=number,
+        channel=SalesChannel.STORE,
+        location=request.location,
+        register_token=actor.token,
+        client_reference=reference,
+        customer=customer,
+        currency=request.currency,
+        status=Order.Status.COMPLETED,
+        placed_at=sold_at,
+        notes=request.notes,
+        discount_code=discount_code,
+        subtotal=sum((line.unit_price * line.quantity for line in lines), Decimal(0)),
+        discount_total=discount_total,
+        total=sum((line.total for line in lines), Decimal(0)),
+        tax_total=sum((line.tax for line in lines), Decimal(0)),
+    )
+    fulfilment = Fulfilment.objects.create(
+        order=order,
+        method=Fulfilment.Method.IN_STORE,
+        location=request.location,
+        status=Fulfilment.Status.COLLECTED,
+        collected_at=sold_at,
+    )
+    for line in lines:
+        line.order = order
+        line.fulfilment = fulfilment
     OrderLine.objects.bulk_create(lines)
-    order.subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
-    order.discount_total = discount_total
-    order.total = sum((line.total for line in lines), Decimal(0))
-    order.tax_total = sum((line.tax for line in lines), Decimal(0))
-    order.save(update_fields=["subtotal", "discount_total", "total", "tax_total", "discount_code"])
-    Payment.objects.bulk_create(
+    payments = Payment.objects.bulk_create(
         Payment(
             order=order,
             method=method,
@@ -209,13 +214,21 @@ def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor
         sold_at=sold_at,
         actor=actor,
     )
-    OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         kind="pos.sale",
         to_status=order.status,
         actor_user=actor.user,
         actor_token=actor.token,
     )
+    # The order as `order_detail_queryset` loads it, so the answer needs no second read.
+    fulfilment._prefetched_objects_cache = {"lines": lines}
+    order._prefetched_objects_cache = {
+        "lines": lines,
+        "fulfilments": [fulfilment],
+        "payments": payments,
+        "events": [event],
+    }
     feed_purchase(order)
     announce(purchase_recorded, order=order)
     announce(fulfilment_completed, fulfilment=fulfilment)
