@@ -279,3 +279,34 @@ def test_an_unknown_location_in_an_availability_query_is_a_400(reader, network, 
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "unknown_location"
+
+
+# --- Locations are the process's copy, renewed whenever one changes ------------------------
+
+
+def test_a_store_that_stops_click_and_collect_leaves_web_availability_at_once(
+    reader, network, sneaker
+):
+    stock(network["lisbon"], sneaker, 3)
+    stock(network["porto"], sneaker, 5)
+    web = {"channel": "web"}
+    assert reader.get(f"/api/v1/availability/{sneaker.code}/", web).json()["available"] == 8
+    network["porto"].offers_click_and_collect = False
+    network["porto"].save()
+    body = reader.get(f"/api/v1/availability/{sneaker.code}/", web).json()
+    assert [row["location"] for row in body["locations"]] == ["lisbon-chiado"]
+    assert body["available"] == 3
+
+
+def test_a_renamed_location_answers_to_its_new_code_only(reader, network, sneaker):
+    stock(network["lisbon"], sneaker, 3)
+    url = f"/api/v1/availability/{sneaker.code}/"
+    assert reader.get(url, {"location": "lisbon-chiado"}).json()["available"] == 3
+    network["lisbon"].code = "lisbon-baixa"
+    network["lisbon"].name = "Lisbon Baixa"
+    network["lisbon"].save()
+    refused = reader.get(url, {"location": "lisbon-chiado"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "unknown_location"
+    body = reader.get(url, {"location": "lisbon-baixa"}).json()
+    assert body["locations"][0]["name"] == "Lisbon Baixa"

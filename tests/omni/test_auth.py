@@ -4,12 +4,17 @@ from io import StringIO
 
 import pytest
 from django.contrib.admin.sites import AdminSite
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from inventory.admin import LocationAdmin
 from inventory.models import Location
 from omni.admin import LocationScopedAdminMixin
+from omni.auth import LAST_USED_RESOLUTION, live_token
 from omni.errors import DomainError
 from omni.models import ApiToken, Role, Scope, hash_token_secret
 from omni.services import create_api_token, revoke_api_token
@@ -173,3 +178,47 @@ def test_admin_creates_a_token_and_shows_it_once(client, lisbon):
     assert len(shown) == 1
     plain = shown[0].rsplit(" ", 1)[1]
     assert token.secret_matches(plain.removeprefix("omni_").partition("_")[2])
+
+
+# --- The token cache: a call after the first costs no query, and changes apply at once --
+
+
+def test_a_tokens_later_calls_need_no_query_to_authenticate(token_client):
+    _, plain = make_token([Scope.STOCK_READ])
+    client = token_client(plain)
+    client.get("/api/v1/me/")  # loads the token and records its use
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/api/v1/me/").status_code == 200
+    assert not [query for query in captured if "omni_apitoken" in query["sql"]]
+
+
+def test_a_cached_token_is_refused_as_soon_as_it_is_revoked(token_client):
+    token, plain = make_token([Scope.STOCK_READ])
+    client = token_client(plain)
+    assert client.get("/api/v1/me/").status_code == 200
+    revoke_api_token(token=token)
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_a_cached_tokens_new_locations_apply_on_its_next_call(token_client, lisbon, porto):
+    token, plain = make_token([Scope.STOCK_READ], locations=[lisbon])
+    client = token_client(plain)
+    assert client.get("/api/v1/test/scoped/").json()["results"] == ["lisbon-chiado"]
+    token.locations.add(porto)
+    assert client.get("/api/v1/test/scoped/").json()["results"] == ["lisbon-chiado", "porto-baixa"]
+    porto.api_tokens.remove(token)  # from the location's side
+    assert client.get("/api/v1/test/scoped/").json()["results"] == ["lisbon-chiado"]
+
+
+def test_a_token_revoked_behind_the_caches_back_is_refused_when_its_use_is_next_recorded(
+    token_client,
+):
+    token, plain = make_token([Scope.STOCK_READ])
+    client = token_client(plain)
+    client.get("/api/v1/me/")
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())  # no signal
+    cached = live_token(token.key_id)
+    cached.last_used_at = timezone.now() - LAST_USED_RESOLUTION * 2
+    cache.set(f"apitoken:{token.key_id}", cached)
+    assert client.get("/api/v1/me/").status_code == 401
+    assert client.get("/api/v1/me/").status_code == 401
