@@ -96,8 +96,7 @@ def record_pos_sale(
     sold = {line["sku"]: line["quantity"] for line in canonical}
     skus = {line.sku.code: line.sku for line in lines}
 
-    # No savepoint of its own when a caller's transaction holds it (the order's sale).
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         try:
             # Claim the reference first: a concurrent post of the same sale waits here on
             # the unique index and then replays.
