@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from omni.api.serializers import ModelSerializer
 from orders.api.serializers import (
     CheckoutLineIn,
     CodeChoiceField,
@@ -143,7 +144,7 @@ class ReturnRefundIn(serializers.Serializer):
         return attrs
 
 
-class ReturnLineOut(serializers.ModelSerializer):
+class ReturnLineOut(ModelSerializer):
     order_line = serializers.IntegerField(source="order_line_id")
     sku = serializers.CharField(source="order_line.sku.code")
     line_condition = serializers.CharField(
@@ -164,7 +165,7 @@ class ReturnLineOut(serializers.ModelSerializer):
         ]
 
 
-class RefundOut(serializers.ModelSerializer):
+class RefundOut(ModelSerializer):
     refund_method = serializers.CharField(source="method")
     amount = money()
     payment = serializers.IntegerField(source="payment_id", allow_null=True)
@@ -174,7 +175,7 @@ class RefundOut(serializers.ModelSerializer):
         fields = ["refund_method", "amount", "currency", "payment", "created_at"]
 
 
-class ReturnOut(serializers.ModelSerializer):
+class ReturnOut(ModelSerializer):
     order = serializers.CharField(source="order.number")
     customer = serializers.UUIDField(source="customer.public_id", allow_null=True, default=None)
     return_channel = serializers.CharField(source="channel")

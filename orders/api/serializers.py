@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.models import Location
+from omni.api.serializers import ModelSerializer
 from orders.models import (
     Cart,
     CartLine,
@@ -91,7 +92,7 @@ class CartMergeIn(serializers.Serializer):
 MONEY_STRING = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
-class CartLineOut(serializers.ModelSerializer):
+class CartLineOut(ModelSerializer):
     sku = serializers.CharField(source="sku.code")
     name = serializers.CharField(source="sku.name")
     unit_price = money()
@@ -106,7 +107,7 @@ class CartLineOut(serializers.ModelSerializer):
         return f"{line.unit_price * line.quantity:.2f}"
 
 
-class CartOut(serializers.ModelSerializer):
+class CartOut(ModelSerializer):
     id = serializers.UUIDField(source="public_id")
     customer = serializers.UUIDField(source="customer.public_id", allow_null=True, default=None)
     channel = serializers.CharField()
@@ -212,7 +213,7 @@ class CheckoutIn(serializers.Serializer):
 # --- Orders ------------------------------------------------------------------------------
 
 
-class OrderLineOut(serializers.ModelSerializer):
+class OrderLineOut(ModelSerializer):
     sku = serializers.CharField(source="sku.code")
     name = serializers.CharField(source="sku.name")
     unit_price = money()
@@ -225,7 +226,7 @@ class OrderLineOut(serializers.ModelSerializer):
         fields = ["id", "sku", "name", "quantity", "unit_price", "discount", "tax", "total"]
 
 
-class FulfilmentOut(serializers.ModelSerializer):
+class FulfilmentOut(ModelSerializer):
     delivery_method = serializers.CharField(
         source="method",
         help_text="ship, ship_from_store, click_and_collect, curbside or in_store.",
@@ -268,7 +269,7 @@ class FulfilmentOut(serializers.ModelSerializer):
         return [line.pk for line in fulfilment.lines.all()]
 
 
-class PaymentOut(serializers.ModelSerializer):
+class PaymentOut(ModelSerializer):
     payment_method = serializers.CharField(source="method")
     amount = money()
 
@@ -285,7 +286,7 @@ class PaymentOut(serializers.ModelSerializer):
         ]
 
 
-class OrderEventOut(serializers.ModelSerializer):
+class OrderEventOut(ModelSerializer):
     actor = serializers.SerializerMethodField()
 
     class Meta:
@@ -300,13 +301,13 @@ class OrderEventOut(serializers.ModelSerializer):
         return "system"
 
 
-class NotificationOut(serializers.ModelSerializer):
+class NotificationOut(ModelSerializer):
     class Meta:
         model = Notification
         fields = ["template", "channel", "recipient", "created_at", "sent_at"]
 
 
-class OrderListOut(serializers.ModelSerializer):
+class OrderListOut(ModelSerializer):
     customer = serializers.UUIDField(source="customer.public_id", allow_null=True, default=None)
     sales_channel = serializers.CharField(
         source="channel", help_text="web, app, store, phone, social or marketplace."
@@ -415,7 +416,7 @@ class DiscountQuoteOut(serializers.Serializer):
     currency = serializers.CharField()
 
 
-class CreditEntryOut(serializers.ModelSerializer):
+class CreditEntryOut(ModelSerializer):
     entry_kind = serializers.CharField(source="kind")
     amount = money()
     balance_after = money()
@@ -425,7 +426,7 @@ class CreditEntryOut(serializers.ModelSerializer):
         fields = ["entry_kind", "amount", "balance_after", "reference", "reason", "created_at"]
 
 
-class CreditBalanceOut(serializers.ModelSerializer):
+class CreditBalanceOut(ModelSerializer):
     account_kind = serializers.CharField(source="kind", help_text="store_credit or gift_card.")
     customer = serializers.UUIDField(source="customer.public_id", allow_null=True, default=None)
     balance = money()

@@ -118,6 +118,17 @@ def _replayed(order: Order, request: PosSaleRequest) -> tuple[Order, bool]:
     return order, True
 
 
+def prefetched(instance, **related: list) -> None:
+    """Fill `instance`'s related managers with objects in hand, as `prefetch_related`
+    would have loaded them."""
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, objects in related.items():
+        queryset = getattr(instance, name).all()
+        queryset._result_cache = list(objects)
+        queryset._prefetch_done = True
+        cache[name] = queryset
+
+
 def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor: Actor) -> Order:
     customer = None
     if request.customer_identities:
@@ -222,13 +233,8 @@ def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor
         actor_token=actor.token,
     )
     # The order as `order_detail_queryset` loads it, so the answer needs no second read.
-    fulfilment._prefetched_objects_cache = {"lines": lines}
-    order._prefetched_objects_cache = {
-        "lines": lines,
-        "fulfilments": [fulfilment],
-        "payments": payments,
-        "events": [event],
-    }
+    prefetched(fulfilment, lines=lines)
+    prefetched(order, lines=lines, fulfilments=[fulfilment], payments=payments, events=[event])
     feed_purchase(order)
     announce(purchase_recorded, order=order)
     announce(fulfilment_completed, fulfilment=fulfilment)

@@ -81,8 +81,9 @@ def test_requests_get_503_while_the_database_is_down_and_nothing_is_lost(tmp_pat
             embedded.stop_postgres()
             down_since = time.monotonic()
 
-            # The API: a clean 503 in the error shape, at connect time (authentication).
-            status, body, headers = call(port, "GET", "/api/v1/me/", token)
+            # The API: a clean 503 in the error shape at the first query (the token itself
+            # comes from the cache, so `/me/` would still answer).
+            status, body, headers = call(port, "GET", "/api/v1/stock-levels/", token)
             assert status == 503
             assert body["error"]["code"] == "service_unavailable"
             assert headers["Retry-After"] == "5"
