@@ -427,6 +427,8 @@ def main() -> None:
     )
     setup = f"{options.web} web, {options.celery} workers (nice {options.worker_nice}), {broker}"
     for kind, rate in rates.items():
+        if not rate:
+            continue
         every = results.get(kind, [])
         rows = [row for row in every if row[0] is not None]
         unsent = len(every) - len(rows)
