@@ -117,7 +117,7 @@ def drive(kind: str, rate: float, seconds: float, port: int, work: Workload, sta
 
 def start_workers(count: int, env: dict, log_dir: Path, nice: int = 0) -> list[subprocess.Popen]:
     """`count` Celery worker processes; `nice` lowers their CPU priority below the web
-    processes' (what the back office does by default, `OMNI_WORKER_NICE`)."""
+    processes'."""
     workers = []
     for number in range(count):
         log = (log_dir / f"worker-{number}.log").open("w")
