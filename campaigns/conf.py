@@ -41,6 +41,10 @@ DEFAULTS = {
     "OMNI_QUIET_HOURS_CHANNELS": ("sms", "push"),
     # Recipients per send task.
     "OMNI_SEND_BATCH_SIZE": int(os.environ.get("OMNI_SEND_BATCH_SIZE", "500")),
+    # Messages a second each worker process hands to providers at most (0: no cap). Keeps
+    # a large send from taking the database away from the tills, and stays under a
+    # provider's own rate limit.
+    "OMNI_SEND_RATE_PER_WORKER": float(os.environ.get("OMNI_SEND_RATE_PER_WORKER", "0")),
     # A claimed batch whose worker died is handed out again after this long.
     "OMNI_STALE_CLAIM_AFTER": timedelta(minutes=10),
     # A queued delivery handed out this long ago whose task never claimed it is handed out

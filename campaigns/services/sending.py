@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
@@ -429,6 +430,28 @@ def _decide(delivery: Delivery, *, now, policy) -> str:
     return plan.action if changed else "lost"
 
 
+class Pacer:
+    """Spaces this process's sends to at most `rate` a second (no cap at 0): each send
+    waits until 1/rate after the one before, across batches."""
+
+    def __init__(self, clock=time.monotonic, sleep=time.sleep) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.next_at = 0.0
+
+    def wait(self, rate: float) -> None:
+        if rate <= 0:
+            return
+        now = self.clock()
+        if self.next_at > now:
+            self.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = now + 1.0 / rate
+
+
+pacer = Pacer()
+
+
 def send_batch(
     *,
     delivery_ids: list[int],
@@ -460,6 +483,7 @@ def send_batch(
             key = (delivery.campaign_id, base_step(delivery.step_key), arm)
             if key not in messages:
                 messages[key] = message_for(delivery.campaign, delivery.step_key, arm=arm)
+            pacer.wait(conf.get("OMNI_SEND_RATE_PER_WORKER"))
             outcome[_hand_over(delivery, messages[key], backends, now=now, policy=policy)] += 1
     except BackendUnavailable:
         # Nothing left this batch for the rows still in hand: give them back to the queue

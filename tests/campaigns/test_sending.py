@@ -5,8 +5,10 @@ import pytest
 from django.db import connection
 
 from campaigns.models import Campaign, Delivery
+from campaigns.services import sending
 from campaigns.services.editing import cancel_campaign
 from campaigns.services.sending import (
+    Pacer,
     materialise_deliveries,
     release_due_deliveries,
     send_batch,
@@ -324,3 +326,56 @@ def test_an_order_notification_carries_its_own_context_and_is_sent_once(outbox):
     assert first[0].context == context
     [sent] = outbox("sms")
     assert sent["text"] == "Ana, order A-1001 is ready at Lisbon Chiado."
+
+
+# --- The per-worker send rate ----------------------------------------------------------------
+
+
+class FakeClock:
+    """A clock that only moves when the pacer sleeps."""
+
+    def __init__(self):
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_the_pacer_spaces_sends_to_the_rate_and_carries_over_between_batches():
+    fake = FakeClock()
+    pacer = Pacer(clock=fake.clock, sleep=fake.sleep)
+    for _ in range(3):
+        pacer.wait(4.0)
+    assert fake.slept == [0.25, 0.25]
+    fake.now += 0.1  # a new batch starts 0.1 s later: it still waits out the spacing
+    pacer.wait(4.0)
+    assert fake.slept == [0.25, 0.25, 0.15]
+    fake.now += 10  # idle for long: no debt, no burst of catching up
+    pacer.wait(4.0)
+    pacer.wait(4.0)
+    assert fake.slept == [0.25, 0.25, 0.15, 0.25]
+
+
+def test_the_pacer_never_waits_without_a_rate():
+    fake = FakeClock()
+    pacer = Pacer(clock=fake.clock, sleep=fake.sleep)
+    for _ in range(5):
+        pacer.wait(0)
+    assert fake.slept == []
+
+
+def test_a_batch_waits_on_the_pacer_before_each_message(outbox, settings, monkeypatch):
+    settings.OMNI_SEND_RATE_PER_WORKER = 50
+    customers = [reachable_customer(first_name=name) for name in ("Ana", "Rui", "Eva")]
+    for customer in customers:
+        StatedPolicy.grant(customer, "sms")
+    campaign = campaign_with_variants(channels=["sms"])
+    rates: list[float] = []
+    monkeypatch.setattr(sending.pacer, "wait", rates.append)
+    assert send_all(campaign, customers, AFTERNOON) == {"sent": 3}
+    assert rates == [50, 50, 50]
