@@ -60,19 +60,21 @@ _locations: dict = {"version": None}
 
 
 def _location_memo() -> dict:
+    global _locations
     version = cache.get(_LOCATIONS_VERSION_KEY)
     if version is None:
         cache.add(_LOCATIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
         version = cache.get(_LOCATIONS_VERSION_KEY)
     if _locations["version"] != version:
         by_id = Location.objects.in_bulk()
-        _locations.clear()
-        _locations.update(
-            version=version,
-            by_id=by_id,
-            by_code={place.code: place for place in by_id.values()},
-            channels={},
-        )
+        # A new dict, swapped in whole, so a thread reading the old one never sees it half
+        # filled.
+        _locations = {
+            "version": version,
+            "by_id": by_id,
+            "by_code": {place.code: place for place in by_id.values()},
+            "channels": {},
+        }
     return _locations
 
 
@@ -208,6 +210,10 @@ def availability(
         levels = cursor.fetchall()
     transit = in_transit_lines(skus=result, destinations=place_ids)
     places = memo["by_id"]
+    wanted = {row[1] for row in levels}
+    wanted |= {pk for line in transit for pk in (line.source_id, line.destination_id)}
+    if missing := wanted - places.keys():  # created after this process's copy was made
+        places = {**places, **Location.objects.in_bulk(missing)}
     for sku_id, location_id, on_hand, reserved, available in levels:
         if in_stock_only and available <= 0:
             continue
