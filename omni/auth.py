@@ -107,9 +107,12 @@ def _token_changed(sender, instance: ApiToken, **kwargs) -> None:
 
 
 @receiver(m2m_changed, sender=ApiToken.locations.through)
-def _token_locations_changed(sender, instance, reverse: bool, pk_set, **kwargs) -> None:
+def _token_locations_changed(sender, instance, action: str, reverse: bool, pk_set, **kwargs):
     if not reverse:
         forget_token(instance)
+    elif action == "pre_clear":  # a location loses all its tokens: forget them first
+        for token in instance.api_tokens.all():
+            forget_token(token)
     else:  # a location's tokens changed: forget each of them
         for token in ApiToken.objects.filter(pk__in=pk_set or ()):
             forget_token(token)

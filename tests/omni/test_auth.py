@@ -208,6 +208,10 @@ def test_a_cached_tokens_new_locations_apply_on_its_next_call(token_client, lisb
     assert client.get("/api/v1/test/scoped/").json()["results"] == ["lisbon-chiado", "porto-baixa"]
     porto.api_tokens.remove(token)  # from the location's side
     assert client.get("/api/v1/test/scoped/").json()["results"] == ["lisbon-chiado"]
+    token.locations.add(porto)
+    assert len(client.get("/api/v1/test/scoped/").json()["results"]) == 2
+    lisbon.api_tokens.clear()  # every token of a location at once
+    assert client.get("/api/v1/test/scoped/").json()["results"] == ["porto-baixa"]
 
 
 def test_a_token_revoked_behind_the_caches_back_is_refused_when_its_use_is_next_recorded(
