@@ -82,9 +82,8 @@ def location_by_code(code: str) -> Location | None:
     return _location_memo()["by_code"].get(code)
 
 
-def channel_location_ids(channel: str, memo: dict | None = None) -> list[int]:
-    """The ids of the locations a channel sells from (`channel_filter`)."""
-    memo = memo or _location_memo()
+def _channel_location_ids(memo: dict, channel: str) -> list[int]:
+    """The ids of the locations a channel sells from (`channel_filter`), kept in `memo`."""
     if channel not in memo["channels"]:
         places = Location.objects.filter(channel_filter(channel))
         memo["channels"][channel] = list(places.values_list("pk", flat=True))
@@ -195,7 +194,7 @@ def availability(
     if not result:
         return []
     memo = _location_memo()
-    place_ids = channel_location_ids(channel, memo)
+    place_ids = _channel_location_ids(memo, channel)
     if location is not None:
         place_ids = [pk for pk in place_ids if pk == location.pk]
     with connection.cursor() as cursor:

@@ -88,8 +88,12 @@ def live_token(key_id: str) -> ApiToken | None:
             .first()
         )
         if token is not None:
-            cache.set(key, token, TOKEN_CACHE_SECONDS)
+            _remember_token(token)
     return token
+
+
+def _remember_token(token: ApiToken) -> None:
+    cache.set(_token_cache_key(token.key_id), token, TOKEN_CACHE_SECONDS)
 
 
 def forget_token(token: ApiToken) -> None:
@@ -175,7 +179,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
                 forget_token(token)
                 raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
             token.last_used_at = now
-            cache.set(_token_cache_key(key_id), token, TOKEN_CACHE_SECONDS)
+            _remember_token(token)
         audit.bind_token(request, token)
         return TokenUser(token), token
 
