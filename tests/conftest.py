@@ -1,4 +1,5 @@
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,18 @@ def _clean_cache():
     """Rate-limit counters and heartbeats live in Redis; each test starts from none."""
     cache.clear()
     return
+
+
+@pytest.fixture
+def one_rate_window(monkeypatch):
+    """Rate limits count per clock minute; pinning their clock to the middle of the
+    current minute keeps a test's requests in one window, so a test that happens to run
+    across a minute boundary does not start a fresh count halfway."""
+    from omni import ratelimit
+
+    now = time.time()
+    middle = now - now % ratelimit.WINDOW_SECONDS + ratelimit.WINDOW_SECONDS / 2
+    monkeypatch.setattr(ratelimit, "clock", lambda: middle)
 
 
 @pytest.fixture

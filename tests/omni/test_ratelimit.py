@@ -4,7 +4,7 @@ from omni.models import Scope
 from omni.ratelimit import hit
 from tests.factories import make_staff, make_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_rate_window")]
 
 
 def test_a_token_over_its_limit_gets_429_with_retry_after(token_client):

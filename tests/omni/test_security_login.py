@@ -9,7 +9,7 @@ from django.test import override_settings
 from omni.models import Role
 from tests.factories import make_staff
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_rate_window")]
 
 LOGIN = "/admin/login/"
 GOOD = "correct horse battery"

@@ -9,7 +9,7 @@ from omni.models import Role, Scope
 from tests.customers.factories import CustomerFactory
 from tests.factories import make_staff, make_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_rate_window")]
 
 
 def test_a_token_over_its_own_limit_writes_nothing(token_client):
