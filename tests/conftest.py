@@ -10,6 +10,33 @@ from rest_framework.test import APIClient
 from tests.factories import LocationFactory
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database's tables are never analysed while the suite runs.
+
+    Autovacuum would analyse a table at some moment between tests, often just after a
+    transactional test has emptied it. A test that then fills it in its own transaction
+    (thousands of customers, say) is planned as if every table held one row, and a join
+    of three such tables became a cubic nested loop that never finished in CI.
+    Without statistics the planner sizes each table by its pages, the same in every run.
+    """
+    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        cursor.execute(
+            """
+            DO $$
+            DECLARE t regclass;
+            BEGIN
+                FOR t IN SELECT c.oid::regclass FROM pg_class c
+                         WHERE c.relnamespace = current_schema()::regnamespace
+                           AND c.relkind = 'r'
+                LOOP
+                    EXECUTE format('ALTER TABLE %s SET (autovacuum_enabled = false)', t);
+                END LOOP;
+            END $$
+            """
+        )
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     """Rate-limit counters and heartbeats live in Redis; each test starts from none."""
