@@ -10,14 +10,15 @@ of every line, and nothing is written.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.models import Customer
@@ -42,6 +43,8 @@ from orders.webhooks import order_data
 CENT = Decimal("0.01")
 # Orders hold their units until shipped or collected; the longest a reservation may live.
 ORDER_HOLD = timedelta(days=30)
+NUMBER_CONSTRAINT = "orders_order_number_key"
+T = TypeVar("T")
 
 
 class EmptyOrder(BadRequest):
@@ -108,6 +111,24 @@ def next_number(prefix: str = "OM") -> str:
     """Order numbers a person can read out at a counter: OM-2026-7K3QX9."""
     alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
     return f"{prefix}-{timezone.now():%Y}-" + "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+NUMBER_DRAWS = 5
+
+
+def with_fresh_number(write: Callable[[str], T], prefix: str) -> T:
+    """`write(number)` in a savepoint with a newly drawn order number; when another order
+    already holds that number (one in about 900 million, but a busy shop draws millions),
+    the savepoint is rolled back and the write runs again with another. Any other
+    integrity error is the caller's."""
+    for draw in range(1, NUMBER_DRAWS + 1):
+        try:
+            with transaction.atomic():
+                return write(next_number(prefix))
+        except IntegrityError as error:
+            clash = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            if clash != NUMBER_CONSTRAINT or draw == NUMBER_DRAWS:
+                raise
 
 
 def included_tax(amount: Decimal) -> Decimal:
@@ -191,139 +212,148 @@ def place_order(*, request: CheckoutRequest, actor: Actor = SYSTEM) -> Order:
         group = groups.setdefault(delivery, {})
         group[line.sku_code] = group.get(line.sku_code, 0) + line.quantity
 
-    with transaction.atomic():
-        if request.cart is not None:
-            # The cart's short holds give way to the order's own reservation below.
-            release_cart_holds(cart=request.cart)
-        customer = _resolve_customer(request)
-        plan = [
-            part
-            for delivery, quantities in groups.items()
-            for part in plan_fulfilments(
-                items=[(skus[code], quantity) for code, quantity in sorted(quantities.items())],
-                method=delivery.method,
-                pickup_location=delivery.pickup_location,
-            )
-        ]
-        number = next_number()
-        order = Order.objects.create(
-            number=number,
-            channel=request.channel,
-            location=request.placing_location,
-            register_token=actor.token,
-            client_reference=request.client_reference,
-            customer=customer,
-            email=request.email,
-            phone=request.phone,
-            currency=request.currency,
-            campaign=request.campaign,
-            notes=request.notes,
-            placed_at=timezone.now(),
+    return with_fresh_number(partial(_place, request, skus, groups, actor), "OM")
+
+
+def _place(
+    request: CheckoutRequest,
+    skus: dict[str, Sku],
+    groups: dict[Delivery, dict[str, int]],
+    actor: Actor,
+    number: str,
+) -> Order:
+    """The order's whole write, in the savepoint `with_fresh_number` opens."""
+    if request.cart is not None:
+        # The cart's short holds give way to the order's own reservation below.
+        release_cart_holds(cart=request.cart)
+    customer = _resolve_customer(request)
+    plan = [
+        part
+        for delivery, quantities in groups.items()
+        for part in plan_fulfilments(
+            items=[(skus[code], quantity) for code, quantity in sorted(quantities.items())],
+            method=delivery.method,
+            pickup_location=delivery.pickup_location,
         )
-        reservations = reserve_basket(
-            lines=[
-                BasketLine(location=part.source, sku=sku, quantity=quantity)
-                for part in plan
-                for sku, quantity in part.items
-            ],
-            owner_type=Reservation.OwnerType.ORDER,
-            owner_ref=number,
-            ttl=ORDER_HOLD,
-            actor=actor,
-        )
-        held = {(r.location_id, r.sku_id): r.pk for r in reservations}
-        transfers = _request_transfers(order=order, plan=plan, actor=actor)
-        lines: list[OrderLine] = []
-        for part in plan:
-            fulfilment = Fulfilment.objects.create(
-                order=order,
-                method=part.method,
-                location=part.location,
-                status=(
-                    Fulfilment.Status.AWAITING_TRANSFER
-                    if part.needs_transfer
-                    else Fulfilment.Status.ALLOCATED
-                ),
-                transfer_id=transfers.get(part.source.pk),
-                sourcing_explanation=part.reasons,
-            )
-            for sku, quantity in part.items:
-                lines.append(
-                    OrderLine(
-                        order=order,
-                        fulfilment=fulfilment,
-                        sku=sku,
-                        quantity=quantity,
-                        unit_price=sku.price,
-                        unit_cost=sku.cost,
-                        total=Decimal(0),
-                        reservation_id=held[(part.source.pk, sku.pk)],
-                    )
-                )
-        priced = [
-            PricedLine(
-                sku_id=line.sku_id,
-                category_id=line.sku.product.category_id,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-            )
-            for line in lines
-        ]
-        subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
-        discount = Decimal(0)
-        if request.discount_code:
-            quote = quote_discount(
-                code=request.discount_code,
-                lines=priced,
-                currency=request.currency,
-                customer=customer,
-            )
-            discount = quote.discount
-            eligible = {line.sku_id for line in priced if line.sku_id in quote.eligible_sku_ids}
-            allocate_discount(lines, discount, eligible)
-            redeem_discount_code(quote=quote, reference=number, customer=customer)
-            order.discount_code = quote.code
-        for line in lines:
-            line.total = line.unit_price * line.quantity - line.discount
-            line.tax = included_tax(line.total)
-        OrderLine.objects.bulk_create(lines)
-        order.subtotal = subtotal
-        order.discount_total = discount
-        order.total = subtotal - discount
-        order.tax_total = sum((line.tax for line in lines), Decimal(0))
-        order.status = Order.Status.ALLOCATED
-        order.save(
-            update_fields=[
-                "subtotal",
-                "discount_total",
-                "total",
-                "tax_total",
-                "status",
-                "discount_code",
-            ]
-        )
-        _record_payments(order=order, payments=request.payments)
-        OrderEvent.objects.create(
+    ]
+    order = Order.objects.create(
+        number=number,
+        channel=request.channel,
+        location=request.placing_location,
+        register_token=actor.token,
+        client_reference=request.client_reference,
+        customer=customer,
+        email=request.email,
+        phone=request.phone,
+        currency=request.currency,
+        campaign=request.campaign,
+        notes=request.notes,
+        placed_at=timezone.now(),
+    )
+    reservations = reserve_basket(
+        lines=[
+            BasketLine(location=part.source, sku=sku, quantity=quantity)
+            for part in plan
+            for sku, quantity in part.items
+        ],
+        owner_type=Reservation.OwnerType.ORDER,
+        owner_ref=number,
+        ttl=ORDER_HOLD,
+        actor=actor,
+    )
+    held = {(r.location_id, r.sku_id): r.pk for r in reservations}
+    transfers = _request_transfers(order=order, plan=plan, actor=actor)
+    lines: list[OrderLine] = []
+    for part in plan:
+        fulfilment = Fulfilment.objects.create(
             order=order,
-            kind="order.placed",
-            to_status=order.status,
-            data={
-                "fulfilments": [
-                    {"method": part.method, "location": part.location.code, "why": part.reasons}
-                    for part in plan
-                ]
-            },
-            actor_user=actor.user,
-            actor_token=actor.token,
+            method=part.method,
+            location=part.location,
+            status=(
+                Fulfilment.Status.AWAITING_TRANSFER
+                if part.needs_transfer
+                else Fulfilment.Status.ALLOCATED
+            ),
+            transfer_id=transfers.get(part.source.pk),
+            sourcing_explanation=part.reasons,
         )
-        feed_purchase(order)
-        emit("order.placed", partial(order_data, order, lines))
-        if request.cart is not None:
-            Cart.objects.filter(pk=request.cart.pk, status=Cart.Status.OPEN).update(
-                status=Cart.Status.CONVERTED
+        for sku, quantity in part.items:
+            lines.append(
+                OrderLine(
+                    order=order,
+                    fulfilment=fulfilment,
+                    sku=sku,
+                    quantity=quantity,
+                    unit_price=sku.price,
+                    unit_cost=sku.cost,
+                    total=Decimal(0),
+                    reservation_id=held[(part.source.pk, sku.pk)],
+                )
             )
-        transaction.on_commit(partial(_after_placed, order_id=order.pk))
-        announce(purchase_recorded, order=order)
+    priced = [
+        PricedLine(
+            sku_id=line.sku_id,
+            category_id=line.sku.product.category_id,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
+        for line in lines
+    ]
+    subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+    discount = Decimal(0)
+    if request.discount_code:
+        quote = quote_discount(
+            code=request.discount_code,
+            lines=priced,
+            currency=request.currency,
+            customer=customer,
+        )
+        discount = quote.discount
+        eligible = {line.sku_id for line in priced if line.sku_id in quote.eligible_sku_ids}
+        allocate_discount(lines, discount, eligible)
+        redeem_discount_code(quote=quote, reference=number, customer=customer)
+        order.discount_code = quote.code
+    for line in lines:
+        line.total = line.unit_price * line.quantity - line.discount
+        line.tax = included_tax(line.total)
+    OrderLine.objects.bulk_create(lines)
+    order.subtotal = subtotal
+    order.discount_total = discount
+    order.total = subtotal - discount
+    order.tax_total = sum((line.tax for line in lines), Decimal(0))
+    order.status = Order.Status.ALLOCATED
+    order.save(
+        update_fields=[
+            "subtotal",
+            "discount_total",
+            "total",
+            "tax_total",
+            "status",
+            "discount_code",
+        ]
+    )
+    _record_payments(order=order, payments=request.payments)
+    OrderEvent.objects.create(
+        order=order,
+        kind="order.placed",
+        to_status=order.status,
+        data={
+            "fulfilments": [
+                {"method": part.method, "location": part.location.code, "why": part.reasons}
+                for part in plan
+            ]
+        },
+        actor_user=actor.user,
+        actor_token=actor.token,
+    )
+    feed_purchase(order)
+    emit("order.placed", partial(order_data, order, lines))
+    if request.cart is not None:
+        Cart.objects.filter(pk=request.cart.pk, status=Cart.Status.OPEN).update(
+            status=Cart.Status.CONVERTED
+        )
+    transaction.on_commit(partial(_after_placed, order_id=order.pk))
+    announce(purchase_recorded, order=order)
     return order
 
 

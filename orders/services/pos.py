@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from customers.services.identity import resolve_or_create
@@ -28,7 +29,7 @@ from orders.services.checkout import (
     UnknownSku,
     allocate_discount,
     included_tax,
-    next_number,
+    with_fresh_number,
 )
 from orders.services.customer_feed import feed_purchase
 from orders.services.promotions import Line as PricedLine
@@ -95,8 +96,7 @@ def record_pos_sale(*, request: PosSaleRequest, actor: Actor = SYSTEM) -> tuple[
                 "Quantities are whole numbers from 1 to 999.", field=f"lines[{index}].quantity"
             )
     try:
-        with transaction.atomic():
-            return _record(request, reference, skus, actor), False
+        return with_fresh_number(partial(_record, request, reference, skus, actor), "POS"), False
     except IntegrityError:
         # The same sale raced in from a second post; it won, so this one is a replay.
         existing = _existing(actor, reference)
@@ -129,14 +129,16 @@ def prefetched(instance, **related: list) -> None:
         cache[name] = queryset
 
 
-def _record(request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor: Actor) -> Order:
+def _record(
+    request: PosSaleRequest, reference: str, skus: dict[str, Sku], actor: Actor, number: str
+) -> Order:
+    """The sale's whole write, in the savepoint `with_fresh_number` opens."""
     customer = None
     if request.customer_identities:
         customer = resolve_or_create(
             identities=request.customer_identities, channel="store", location=request.location
         ).customer
     sold_at = request.sold_at or timezone.now()
-    number = next_number("POS")
     lines = []
     for line in request.lines:
         sku = skus[line.sku_code]

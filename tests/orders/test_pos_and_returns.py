@@ -96,6 +96,75 @@ def test_posting_the_same_sale_again_records_it_once(lisbon, register, sneaker):
     assert on_hand(lisbon, sneaker) == 2
 
 
+@pytest.fixture
+def drawn_numbers(monkeypatch):
+    """`drawn_numbers(*numbers)`: the order numbers the next draws give, in turn."""
+    from orders.services import checkout
+
+    def queue(*numbers: str) -> list[str]:
+        pending = list(numbers)
+        monkeypatch.setattr(checkout, "next_number", lambda prefix="OM": pending.pop(0))
+        return pending
+
+    return queue
+
+
+def test_a_till_sale_that_draws_a_taken_number_draws_again_and_is_recorded_once(
+    lisbon, register, sneaker, drawn_numbers
+):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=3)
+    first, _ = record_pos_sale(request=till_sale(lisbon, sneaker, "T-1"), actor=register)
+    pending = drawn_numbers(first.number, "POS-2026-FRESH1")
+
+    second, replayed = record_pos_sale(request=till_sale(lisbon, sneaker, "T-2"), actor=register)
+
+    assert not replayed
+    assert pending == []
+    assert second.number == "POS-2026-FRESH1"
+    assert Order.objects.count() == 2
+    assert second.lines.count() == 1
+    assert on_hand(lisbon, sneaker) == 1
+    assert_ledger_matches()
+
+
+def test_a_checkout_that_draws_a_taken_number_draws_again(lisbon, sneaker, drawn_numbers):
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=2)
+    basket = CheckoutRequest(
+        channel="web",
+        email="ana@example.com",
+        lines=[LineRequest(sneaker.code, 1)],
+        delivery=Delivery("click_and_collect", lisbon),
+    )
+    first = place_order(request=basket)
+    drawn_numbers(first.number, first.number, "OM-2026-FRESH2")
+
+    second = place_order(request=basket)
+
+    assert second.number == "OM-2026-FRESH2"
+    assert Reservation.objects.filter(owner_ref=second.number, quantity=1).count() == 1
+    assert Reservation.objects.filter(owner_ref=first.number).count() == 1
+    assert StockLevel.objects.get(location=lisbon, sku=sneaker).reserved == 2
+
+
+def test_a_number_taken_on_every_draw_gives_up_and_writes_nothing(
+    lisbon, register, sneaker, drawn_numbers
+):
+    from django.db import IntegrityError
+
+    from orders.services.checkout import NUMBER_DRAWS
+
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=3)
+    first, _ = record_pos_sale(request=till_sale(lisbon, sneaker, "T-1"), actor=register)
+    drawn_numbers(*[first.number] * NUMBER_DRAWS)
+
+    with pytest.raises(IntegrityError):
+        record_pos_sale(request=till_sale(lisbon, sneaker, "T-2"), actor=register)
+
+    assert Order.objects.count() == 1
+    assert on_hand(lisbon, sneaker) == 2
+    assert_ledger_matches()
+
+
 def test_the_same_transaction_id_with_other_lines_is_409(lisbon, register, sneaker):
     StockLevelFactory(location=lisbon, sku=sneaker, on_hand=3)
     record_pos_sale(request=till_sale(lisbon, sneaker, "T-1"), actor=register)
