@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.models import (
@@ -69,6 +69,31 @@ def _replay(sale: PosStockSale, canonical: list[dict]) -> PosSaleResult:
     )
 
 
+def _claim(sale: PosStockSale) -> bool:
+    """Write the sale's row unless its (location, reference) is already recorded; a
+    concurrent post of the same sale waits on the unique index until the first commits.
+    One statement, no savepoint: INSERT ... ON CONFLICT DO NOTHING."""
+    meta = PosStockSale._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    # Identifiers come from the model's own meta; values are parameters.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"  # noqa: S608
+        f" VALUES ({', '.join(['%s'] * len(fields))})"
+        " ON CONFLICT (location_id, reference) DO NOTHING"
+        f" RETURNING {quote(meta.pk.column)}"
+    )
+    values = [field.get_db_prep_save(field.pre_save(sale, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    sale.pk = row[0]
+    sale._state.adding = False
+    return True
+
+
 def record_pos_sale(
     *,
     location: Location,
@@ -96,72 +121,79 @@ def record_pos_sale(
     sold = {line["sku"]: line["quantity"] for line in canonical}
     skus = {line.sku.code: line.sku for line in lines}
 
-    with transaction.atomic():
-        try:
-            # Claim the reference first: a concurrent post of the same sale waits here on
-            # the unique index and then replays.
-            with transaction.atomic():
-                sale = PosStockSale.objects.create(
-                    location=location,
-                    reference=reference,
-                    lines=canonical,
-                    sold_at=sold_at,
-                    actor_user=actor.user,
-                    actor_token=actor.token,
-                )
-        except IntegrityError:
-            existing = PosStockSale.objects.select_related("location").get(
-                location=location, reference=reference
-            )
-            return _replay(existing, canonical)
+    sale = PosStockSale(
+        location=location,
+        reference=reference,
+        lines=canonical,
+        sold_at=sold_at,
+        actor_user=actor.user,
+        actor_token=actor.token,
+    )
+    # No savepoint of its own inside a caller's transaction: any error here is the caller's.
+    with transaction.atomic(savepoint=False):
+        if _claim(sale):
+            return _remove_sold(sale, skus, sold, actor)
+    # Already recorded. Outside the block, so a refused replay (409) leaves the caller's
+    # transaction usable.
+    existing = PosStockSale.objects.select_related("location").get(
+        location=location, reference=reference
+    )
+    return _replay(existing, canonical)
 
-        result = PosSaleResult(sale=sale)
-        places = [(location.pk, sku.pk) for sku in skus.values()]
+
+def _remove_sold(
+    sale: PosStockSale, skus: dict[str, Sku], sold: dict[str, int], actor: Actor
+) -> PosSaleResult:
+    """The stock side of a newly claimed sale: each line leaves on hand (down to zero at
+    most, the rest a discrepancy), and reservations it leaves uncovered are released."""
+    location, reference = sale.location, sale.reference
+    result = PosSaleResult(sale=sale)
+    places = [(location.pk, sku.pk) for sku in skus.values()]
+    levels = lock_stock_levels(places)
+    if len(levels) < len(places):
+        # A SKU never stocked here: its empty row first, then lock them all.
+        create_missing_stock_levels(
+            location=location,
+            skus=[sku for sku in skus.values() if (location.pk, sku.pk) not in levels],
+        )
         levels = lock_stock_levels(places)
-        if len(levels) < len(places):
-            # A SKU never stocked here: its empty row first, then lock them all.
-            create_missing_stock_levels(
-                location=location,
-                skus=[sku for sku in skus.values() if (location.pk, sku.pk) not in levels],
-            )
-            levels = lock_stock_levels(places)
-        for level in sorted(levels.values(), key=lambda level: level.pk):
-            sku = next(s for s in skus.values() if s.pk == level.sku_id)
-            quantity = sold[sku.code]
-            removed = min(quantity, level.on_hand)
-            shortfall = quantity - removed
-            result.flagged_reservations += release_unmeetable_reservations(
-                level=level,
-                on_hand_after=level.on_hand - quantity,
-                reason=f"POS sale {reference} left too few units",
-                actor=actor,
-            )
-            movement = move_stock(
-                location=location,
-                sku=sku,
-                kind=StockMovement.Kind.SALE,
-                delta=-removed,
-                reason=(f"Sold {quantity}, only {removed} on record" if shortfall else "POS sale"),
-                reference_type=REFERENCE_TYPE,
-                reference_id=reference,
-                actor=actor,
-            )
-            result.movements.append(movement)
-            if shortfall:
-                result.discrepancies.append(
-                    StockDiscrepancy.objects.create(
-                        location=location,
-                        sku=sku,
-                        kind=StockDiscrepancy.Kind.POS_OVERSALE,
-                        recorded_on_hand=level.on_hand,
-                        quantity=quantity,
-                        shortfall=shortfall,
-                        movement=movement,
-                        reference_type=REFERENCE_TYPE,
-                        reference_id=reference,
-                    )
+    for level in sorted(levels.values(), key=lambda level: level.pk):
+        sku = next(s for s in skus.values() if s.pk == level.sku_id)
+        quantity = sold[sku.code]
+        removed = min(quantity, level.on_hand)
+        shortfall = quantity - removed
+        result.flagged_reservations += release_unmeetable_reservations(
+            level=level,
+            on_hand_after=level.on_hand - quantity,
+            reason=f"POS sale {reference} left too few units",
+            actor=actor,
+        )
+        movement = move_stock(
+            location=location,
+            sku=sku,
+            kind=StockMovement.Kind.SALE,
+            delta=-removed,
+            reason=(f"Sold {quantity}, only {removed} on record" if shortfall else "POS sale"),
+            reference_type=REFERENCE_TYPE,
+            reference_id=reference,
+            actor=actor,
+        )
+        result.movements.append(movement)
+        if shortfall:
+            result.discrepancies.append(
+                StockDiscrepancy.objects.create(
+                    location=location,
+                    sku=sku,
+                    kind=StockDiscrepancy.Kind.POS_OVERSALE,
+                    recorded_on_hand=level.on_hand,
+                    quantity=quantity,
+                    shortfall=shortfall,
+                    movement=movement,
+                    reference_type=REFERENCE_TYPE,
+                    reference_id=reference,
                 )
-        return result
+            )
+    return result
 
 
 class DiscrepancyNotOpen(Conflict):

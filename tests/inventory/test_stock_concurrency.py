@@ -173,6 +173,31 @@ def test_pos_sales_racing_online_reservations_keep_reserved_within_on_hand():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_same_till_sale_posted_by_8_clients_at_once_is_recorded_once():
+    from inventory.models import PosStockSale
+    from inventory.services.pos import SaleLine, record_pos_sale
+
+    lisbon = LocationFactory(code="lisbon-chiado")
+    sku = SkuFactory(code="RACE-2")
+    StockLevelFactory(location=lisbon, sku=sku, on_hand=10)
+
+    results = run_together(
+        lambda index: record_pos_sale(
+            location=lisbon, reference="POS-ONCE", lines=[SaleLine(sku, 3)]
+        ),
+        count=8,
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.replayed for r in results) == [False] + [True] * 7
+    assert len({r.sale.pk for r in results}) == 1
+    assert PosStockSale.objects.count() == 1
+    assert StockLevel.objects.get().on_hand == 7
+    assert StockMovement.objects.filter(reference_id="POS-ONCE").count() == 1
+    assert_ledger_matches()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_32_clients_ending_the_same_reservations_end_each_exactly_once():
     from inventory.services.reservations import (
         commit_reservation,
