@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from omni.api.serializers import ModelSerializer
+from omni.api.serializers import ModelSerializer, Serializer
 from orders.api.serializers import (
     CheckoutLineIn,
     CodeChoiceField,
@@ -23,7 +23,7 @@ from orders.models import Payment, Refund, Return, ReturnLine, SalesChannel
 # --- POS sales ---------------------------------------------------------------------------
 
 
-class TillLineIn(serializers.Serializer):
+class TillLineIn(Serializer):
     sku = serializers.CharField(max_length=64, help_text="SKU code.")
     quantity = serializers.IntegerField(min_value=1, max_value=999)
     unit_price = money(
@@ -32,7 +32,7 @@ class TillLineIn(serializers.Serializer):
     discount = money(min_value=Decimal(0), default=Decimal(0), help_text="Line discount given.")
 
 
-class TillPaymentIn(serializers.Serializer):
+class TillPaymentIn(Serializer):
     method = CodeChoiceField(Payment.Method.choices)
     amount = money(min_value=Decimal("0.01"))
     external_reference = serializers.CharField(
@@ -40,12 +40,12 @@ class TillPaymentIn(serializers.Serializer):
     )
 
 
-class IdentityIn(serializers.Serializer):
+class IdentityIn(Serializer):
     kind = serializers.CharField(max_length=32, help_text="email, phone, loyalty_card, ...")
     value = serializers.CharField(max_length=255)
 
 
-class TillSaleIn(serializers.Serializer):
+class TillSaleIn(Serializer):
     client_reference = serializers.CharField(
         max_length=64, help_text="The register's transaction id; unique per register."
     )
@@ -69,7 +69,7 @@ class TillSaleIn(serializers.Serializer):
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class TillSaleOut(serializers.Serializer):
+class TillSaleOut(Serializer):
     replayed = serializers.BooleanField(help_text="True: this sale was already recorded.")
     order = OrderOut()
 
@@ -77,13 +77,13 @@ class TillSaleOut(serializers.Serializer):
 # --- Returns -----------------------------------------------------------------------------
 
 
-class ReturnLineIn(serializers.Serializer):
+class ReturnLineIn(Serializer):
     order_line = serializers.IntegerField(help_text="The order line's id.")
     quantity = serializers.IntegerField(min_value=1, max_value=999)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class ReturnStartIn(serializers.Serializer):
+class ReturnStartIn(Serializer):
     order = serializers.CharField(max_length=20, help_text="Order number.")
     lines = ReturnLineIn(many=True, allow_empty=False, max_length=200)
     location = LocationCodeField(
@@ -104,29 +104,29 @@ class ReturnStartIn(serializers.Serializer):
     )
 
 
-class ReturnReceiveIn(serializers.Serializer):
+class ReturnReceiveIn(Serializer):
     location = LocationCodeField(required=False, allow_null=True, help_text="Store code.")
 
 
-class ReturnInspectLineIn(serializers.Serializer):
+class ReturnInspectLineIn(Serializer):
     line = serializers.IntegerField(help_text="The return line's id.")
     condition = CodeChoiceField(
         [(value, label) for value, label in ReturnLine.Condition.choices if value != "pending"]
     )
 
 
-class ReturnInspectIn(serializers.Serializer):
+class ReturnInspectIn(Serializer):
     lines = ReturnInspectLineIn(many=True, allow_empty=False)
 
 
-class ExchangeIn(serializers.Serializer):
+class ExchangeIn(Serializer):
     """The new order an exchange places, paid from the refund."""
 
     lines = CheckoutLineIn(many=True, allow_empty=False, max_length=50)
     delivery = DeliveryIn()
 
 
-class ReturnRefundIn(serializers.Serializer):
+class ReturnRefundIn(Serializer):
     refund_method = CodeChoiceField(
         [
             (Return.RefundMethod.ORIGINAL_PAYMENT, "Original payment"),

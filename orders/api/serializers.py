@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.models import Location
-from omni.api.serializers import ModelSerializer
+from omni.api.serializers import ModelSerializer, Serializer
 from orders.models import (
     Cart,
     CartLine,
@@ -52,7 +52,7 @@ class LocationCodeField(serializers.SlugRelatedField):
 # --- Carts -------------------------------------------------------------------------------
 
 
-class CartOpenIn(serializers.Serializer):
+class CartOpenIn(Serializer):
     customer = serializers.UUIDField(
         required=False, allow_null=True, help_text="The customer's public id."
     )
@@ -68,7 +68,7 @@ class CartOpenIn(serializers.Serializer):
         return attrs
 
 
-class CartLineIn(serializers.Serializer):
+class CartLineIn(Serializer):
     sku = serializers.CharField(max_length=64, help_text="SKU code.")
     quantity = serializers.IntegerField(
         min_value=0, max_value=99, help_text="The new quantity; 0 removes the line."
@@ -82,7 +82,7 @@ class CartLineIn(serializers.Serializer):
     )
 
 
-class CartMergeIn(serializers.Serializer):
+class CartMergeIn(Serializer):
     device_id = serializers.CharField(max_length=128)
     customer = serializers.UUIDField(help_text="The customer who just signed in.")
     channel = CodeChoiceField(SalesChannel.choices, default=SalesChannel.APP)
@@ -140,7 +140,7 @@ class CartOut(ModelSerializer):
 # --- Checkout ----------------------------------------------------------------------------
 
 
-class DeliveryIn(serializers.Serializer):
+class DeliveryIn(Serializer):
     method = CodeChoiceField(
         [
             (Fulfilment.Method.SHIP, "Ship"),
@@ -153,7 +153,7 @@ class DeliveryIn(serializers.Serializer):
     pickup_location = LocationCodeField(required=False, allow_null=True, help_text="Store code.")
 
 
-class CheckoutLineIn(serializers.Serializer):
+class CheckoutLineIn(Serializer):
     sku = serializers.CharField(max_length=64, help_text="SKU code.")
     quantity = serializers.IntegerField(min_value=1, max_value=999)
     delivery = DeliveryIn(
@@ -161,7 +161,7 @@ class CheckoutLineIn(serializers.Serializer):
     )
 
 
-class PaymentIn(serializers.Serializer):
+class PaymentIn(Serializer):
     method = CodeChoiceField(Payment.Method.choices)
     amount = money(min_value=Decimal("0.01"))
     external_reference = serializers.CharField(
@@ -170,7 +170,7 @@ class PaymentIn(serializers.Serializer):
     captured = serializers.BooleanField(default=False)
 
 
-class CheckoutIn(serializers.Serializer):
+class CheckoutIn(Serializer):
     channel = CodeChoiceField(SalesChannel.choices)
     customer = serializers.UUIDField(required=False, allow_null=True, help_text="Public id.")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -370,15 +370,15 @@ class OrderOut(OrderListOut):
 # --- Fulfilment steps --------------------------------------------------------------------
 
 
-class NoInput(serializers.Serializer):
+class NoInput(Serializer):
     """This step takes no body."""
 
 
-class CollectIn(serializers.Serializer):
+class CollectIn(Serializer):
     code = serializers.CharField(max_length=12, help_text="The pickup code the customer shows.")
 
 
-class CheckInIn(serializers.Serializer):
+class CheckInIn(Serializer):
     note = serializers.CharField(
         max_length=200,
         required=False,
@@ -388,26 +388,26 @@ class CheckInIn(serializers.Serializer):
     )
 
 
-class ShipmentIn(serializers.Serializer):
+class ShipmentIn(Serializer):
     carrier = serializers.CharField(max_length=60)
     tracking_number = serializers.CharField(max_length=80)
 
 
-class CancelIn(serializers.Serializer):
+class CancelIn(Serializer):
     reason = serializers.CharField(max_length=200)
 
 
 # --- Discount codes and credit -----------------------------------------------------------
 
 
-class DiscountQuoteIn(serializers.Serializer):
+class DiscountQuoteIn(Serializer):
     code = serializers.CharField(max_length=40)
     lines = CheckoutLineIn(many=True, allow_empty=False, max_length=200)
     currency = serializers.CharField(min_length=3, max_length=3, default="EUR")
     customer = serializers.UUIDField(required=False, allow_null=True, help_text="Public id.")
 
 
-class DiscountQuoteOut(serializers.Serializer):
+class DiscountQuoteOut(Serializer):
     code = serializers.CharField()
     promotion = serializers.CharField()
     discount = money()
@@ -449,12 +449,12 @@ class CreditBalanceOut(ModelSerializer):
         return CreditEntryOut(account.entries.all()[:20], many=True).data
 
 
-class StoreCreditOut(serializers.Serializer):
+class StoreCreditOut(Serializer):
     customer = serializers.UUIDField()
     accounts = CreditBalanceOut(many=True)
 
 
-class CreditSpendIn(serializers.Serializer):
+class CreditSpendIn(Serializer):
     gift_card = serializers.CharField(
         max_length=32, required=False, allow_blank=True, default="", help_text="Card number."
     )
@@ -475,6 +475,6 @@ class CreditSpendIn(serializers.Serializer):
         return attrs
 
 
-class CreditSpendOut(serializers.Serializer):
+class CreditSpendOut(Serializer):
     entry = CreditEntryOut()
     account = CreditBalanceOut()
