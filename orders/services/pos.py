@@ -23,6 +23,7 @@ from inventory.services.pos import SaleLine
 from inventory.services.pos import record_pos_sale as record_stock_sale
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, Conflict
+from omni.rows import insert_linked
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
 from orders.services.checkout import (
     CENT,
@@ -179,8 +180,9 @@ def _record(
     for line in lines:
         line.total = max(line.unit_price * line.quantity - line.discount, Decimal(0))
         line.tax = included_tax(line.total)
-    # The totals are known before the order is written, so it is written once.
-    order = Order.objects.create(
+    # The totals are known before the order is written, so it is written once, with its
+    # fulfilment, lines, payments and event, in one statement.
+    order = Order(
         number=number,
         channel=SalesChannel.STORE,
         location=request.location,
@@ -197,20 +199,14 @@ def _record(
         total=sum((line.total for line in lines), Decimal(0)),
         tax_total=sum((line.tax for line in lines), Decimal(0)),
     )
-    fulfilment = Fulfilment.objects.create(
-        order=order,
+    fulfilment = Fulfilment(
         method=Fulfilment.Method.IN_STORE,
         location=request.location,
         status=Fulfilment.Status.COLLECTED,
         collected_at=sold_at,
     )
-    for line in lines:
-        line.order = order
-        line.fulfilment = fulfilment
-    OrderLine.objects.bulk_create(lines)
-    payments = Payment.objects.bulk_create(
+    payments = [
         Payment(
-            order=order,
             method=method,
             amount=Decimal(amount),
             currency=order.currency,
@@ -218,6 +214,21 @@ def _record(
             captured=True,
         )
         for method, amount, external in request.payments
+    ]
+    event = OrderEvent(
+        kind="pos.sale",
+        to_status=order.status,
+        actor_user=actor.user,
+        actor_token=actor.token,
+    )
+    insert_linked(
+        [
+            (order, {}),
+            (fulfilment, {"order": order}),
+            *[(line, {"order": order, "fulfilment": fulfilment}) for line in lines],
+            *[(payment, {"order": order}) for payment in payments],
+            (event, {"order": order}),
+        ]
     )
     # Stock leaves the register's store; inventory keeps its own once-per-reference rule.
     record_stock_sale(
@@ -226,13 +237,6 @@ def _record(
         lines=[SaleLine(sku=line.sku, quantity=line.quantity) for line in lines],
         sold_at=sold_at,
         actor=actor,
-    )
-    event = OrderEvent.objects.create(
-        order=order,
-        kind="pos.sale",
-        to_status=order.status,
-        actor_user=actor.user,
-        actor_token=actor.token,
     )
     # The order as `order_detail_queryset` loads it, so the answer needs no second read.
     prefetched(fulfilment, lines=lines)

@@ -96,6 +96,28 @@ def test_posting_the_same_sale_again_records_it_once(lisbon, register, sneaker):
     assert on_hand(lisbon, sneaker) == 2
 
 
+def test_a_sale_answers_with_the_order_exactly_as_it_is_read_back(lisbon, register, sneaker):
+    from orders.api.serializers import OrderOut
+    from orders.api.views import order_detail_queryset, render_order
+
+    sock = SkuFactory(code="SCK-1", price=Decimal("6.50"))
+    StockLevelFactory(location=lisbon, sku=sneaker, on_hand=3)
+    request = PosSaleRequest(
+        location=lisbon,
+        client_reference="T-READ",
+        lines=[PosLine(sneaker.code, 1), PosLine(sock.code, 2, discount=Decimal("1.00"))],
+        payments=[("card", Decimal("80.00"), "term-1"), ("cash", Decimal("12.00"), "")],
+    )
+    order, _ = record_pos_sale(request=request, actor=register)
+
+    answered = render_order(order)
+
+    assert answered == OrderOut(order_detail_queryset().get(pk=order.pk)).data
+    assert [line["quantity"] for line in answered["lines"]] == [1, 2]
+    assert [payment["payment_method"] for payment in answered["payments"]] == ["card", "cash"]
+    assert answered["total"] == "92.00"
+
+
 @pytest.fixture
 def drawn_numbers(monkeypatch):
     """`drawn_numbers(*numbers)`: the order numbers the next draws give, in turn."""

@@ -1,0 +1,92 @@
+"""Linked rows written in one statement: keys set and linked, values stored as the ORM
+stores them, and nothing written when one row is refused."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from omni.rows import insert_linked
+from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment
+from tests.factories import LocationFactory
+from tests.inventory.factories import SkuFactory
+from tests.orders.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def sale_rows(number="POS-2026-ROWS01"):
+    store = LocationFactory(code="lisbon-chiado")
+    shoe, sock = SkuFactory(price=Decimal("80.00")), SkuFactory(price=Decimal("6.50"))
+    order = Order(
+        number=number,
+        channel="store",
+        location=store,
+        status="completed",
+        placed_at=timezone.now(),
+    )
+    fulfilment = Fulfilment(method="in_store", location=store, status="collected")
+    lines = [
+        OrderLine(sku=sku, quantity=quantity, unit_price=sku.price, total=sku.price * quantity)
+        for sku, quantity in ((shoe, 1), (sock, 3))
+    ]
+    payment = Payment(method="card", amount=Decimal("99.50"), currency="EUR", captured=True)
+    event = OrderEvent(kind="pos.sale", to_status="completed", data={"till": 4, "why": "é"})
+    rows = [
+        (order, {}),
+        (fulfilment, {"order": order}),
+        *[(line, {"order": order, "fulfilment": fulfilment}) for line in lines],
+        (payment, {"order": order}),
+        (event, {"order": order}),
+    ]
+    return rows, order, fulfilment, lines
+
+
+def test_linked_rows_are_written_in_one_statement_with_their_keys():
+    rows, order, fulfilment, lines = sale_rows()
+
+    with CaptureQueriesContext(connection) as captured:
+        insert_linked(rows)
+
+    assert len(captured) == 1
+    assert all(obj.pk is not None and not obj._state.adding for obj, _ in rows)
+    stored = Order.objects.get(number="POS-2026-ROWS01")
+    assert stored.pk == order.pk
+    assert list(stored.fulfilments.values_list("pk", flat=True)) == [fulfilment.pk]
+    assert sorted(stored.lines.values_list("quantity", "fulfilment_id")) == [
+        (1, fulfilment.pk),
+        (3, fulfilment.pk),
+    ]
+    assert [line.pk for line in lines] == sorted(line.pk for line in lines)
+    # the linked objects stay cached: reading them asks nothing more
+    with CaptureQueriesContext(connection) as after:
+        assert lines[0].order is order
+        assert lines[1].fulfilment is fulfilment
+    assert len(after) == 0
+
+
+def test_values_are_stored_as_the_orm_stores_them():
+    rows, order, _, _ = sale_rows()
+    insert_linked(rows)
+
+    payment = Payment.objects.get(order=order)
+    event = OrderEvent.objects.get(order=order)
+    stored = Order.objects.get(pk=order.pk)
+    assert payment.amount == Decimal("99.50")
+    assert event.data == {"till": 4, "why": "é"}
+    assert event.created_at == rows[-1][0].created_at is not None
+    assert stored.public_id == order.public_id
+
+
+def test_a_refused_row_writes_none_of_them():
+    taken = OrderFactory(number="POS-2026-TAKEN1")
+    rows, *_ = sale_rows(number=taken.number)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_linked(rows)
+
+    assert Order.objects.count() == 1
+    assert not Fulfilment.objects.exists()
+    assert not OrderLine.objects.exists()
