@@ -29,6 +29,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from omni.errors import BadRequest, Conflict, DomainError
 from omni.models import IdempotencyRecord
 from omni.ratelimit import principal_key
+from omni.rows import insert_linked
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -77,6 +78,22 @@ def _to_json(data):
     return json.loads(json.dumps(data, cls=JSONEncoder))
 
 
+def _stored(owner: str, key: str) -> tuple | None:
+    """(fingerprint, method, path, status, body) of the key's first response, if any:
+    plain SQL, as this runs before every keyed write."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT request_fingerprint, method, path, response_status, response_body"
+            " FROM omni_idempotencyrecord WHERE owner = %s AND key = %s",
+            [owner, key],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    body = row[4]
+    return (*row[:4], json.loads(body) if isinstance(body, str) else body)
+
+
 def idempotent(required: bool = False) -> Callable:
     """Decorate a DRF view method (post/put/patch/delete or a viewset action)."""
 
@@ -95,20 +112,17 @@ def idempotent(required: bool = False) -> Callable:
             with transaction.atomic():
                 if not _try_lock(owner, key):
                     raise IdempotencyRequestInProgress(retry_after=1)
-                stored = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+                stored = _stored(owner, key)
                 if stored is not None:
-                    if stored.request_fingerprint != print_:
+                    first_print, first_method, first_path, status, body = stored
+                    if first_print != print_:
                         raise IdempotencyKeyReused(
-                            first_request={"method": stored.method, "path": stored.path}
+                            first_request={"method": first_method, "path": first_path}
                         )
-                    return Response(
-                        stored.response_body,
-                        status=stored.response_status,
-                        headers={REPLAYED_HEADER: "true"},
-                    )
+                    return Response(body, status=status, headers={REPLAYED_HEADER: "true"})
                 response = method(view, request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
-                    IdempotencyRecord.objects.create(
+                    record = IdempotencyRecord(
                         owner=owner,
                         key=key,
                         request_fingerprint=print_,
@@ -117,6 +131,7 @@ def idempotent(required: bool = False) -> Callable:
                         response_status=response.status_code,
                         response_body=_to_json(response.data),
                     )
+                    insert_linked([(record, {})])
                 else:
                     transaction.set_rollback(True)
                 return response

@@ -1,49 +1,109 @@
-"""Writing a few linked rows in one statement, for the hot paths.
+"""Reading and writing rows in plain SQL, for the hot paths.
+
+`select_rows` reads instances of a model with one SELECT written by hand: compiling an
+ORM query (its joins, lookups and ordering) cost more than running it.
 
 A till sale writes an order, its fulfilment, lines, payments and event: five ORM inserts,
 each compiled by Django and sent on its own, although the rows are known together. The
 only thing a row waits for is the id of the row it points at. `insert_linked` writes
-them all in one statement of data-modifying CTEs, one per row, a row taking its parent's
-id from the parent's CTE, and sets every object's primary key and links afterwards.
+them all in one statement of data-modifying CTEs, a row taking its parent's id from the
+parent's CTE, and sets every object's primary key and links afterwards.
 
-It writes what `save()` would (field defaults, `auto_now_add`, JSON and decimals as the
-fields prepare them) but sends no model signals and calls no `save()` override: use it
-only for models that have neither.
+Each CTE takes its rows as one JSON parameter (`jsonb_populate_recordset` of the table's
+own row type), so the statement has a handful of parameters whatever the rows: the
+database driver parses a statement's placeholders once and keeps the result only for
+statements of at most 50 parameters, and parsing a long one again cost more than the
+insert itself.
+
+It writes what `save()` would (field defaults, `auto_now_add`, values as the fields
+prepare them) but sends no model signals and calls no `save()` override: use it only for
+models that have neither.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import json
+import uuid
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from django.db import connection, models
 
 Row = tuple[models.Model, Mapping[str, models.Model]]
+# (model, ((foreign key attname, index of the parent's group), ...)) per group of rows.
+Shape = tuple[tuple[type[models.Model], tuple[tuple[str, int], ...]], ...]
+
+
+@lru_cache(maxsize=64)
+def _select(model: type[models.Model], where: str) -> tuple[str, list, list]:
+    quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    sql = (
+        f"SELECT {', '.join(quote(field.column) for field in fields)}"  # noqa: S608
+        f" FROM {quote(model._meta.db_table)} WHERE {where}"
+    )
+    converters = [
+        (index, field) for index, field in enumerate(fields) if hasattr(field, "from_db_value")
+    ]
+    return sql, [field.attname for field in fields], converters
+
+
+def select_rows(model: type[models.Model], where: str, params: Sequence) -> list:
+    """Instances of `model` whose rows meet `where` (SQL on its table's columns, with
+    %s placeholders for `params`), each value through its field's converter as the ORM
+    reads it."""
+    sql, names, converters = _select(model, where)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    objects = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for index, field in converters:
+                row[index] = field.from_db_value(row[index], None, connection)
+        objects.append(model.from_db(connection.alias, names, row))
+    return objects
+
+
+def _json_value(value):
+    """What JSON cannot hold, as text the column's type reads back exactly (datetimes
+    keep their microseconds)."""
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} cannot be written by insert_linked")
 
 
 @lru_cache(maxsize=256)
-def _statement(shape: tuple[tuple[type[models.Model], tuple[tuple[str, int], ...]], ...]) -> str:
-    """The statement for rows of these models with these links (attname, parent index);
-    the same shape gives the same text, built once."""
+def _statement(shape: Shape) -> str:
+    """The statement for groups of rows of these models with these links; the same shape
+    gives the same text, built once."""
     # Only identifiers from the models' own meta are interpolated; values are parameters.
     quote = connection.ops.quote_name
     parts = []
     for index, (model, links) in enumerate(shape):
         linked = dict(links)
+        table = quote(model._meta.db_table)
+        pk = quote(model._meta.pk.column)
         fields = [field for field in model._meta.concrete_fields if not field.primary_key]
         values = [
-            f"(SELECT {quote(model._meta.pk.column)} FROM r{linked[field.attname]})"  # noqa: S608
+            f"(SELECT {pk} FROM r{linked[field.attname]})"  # noqa: S608
             if field.attname in linked
-            else "%s"
+            else f"x.{quote(field.column)}"
             for field in fields
         ]
         parts.append(
-            f"r{index} AS (INSERT INTO {quote(model._meta.db_table)}"  # noqa: S608
-            f" ({', '.join(quote(field.column) for field in fields)})"
-            f" VALUES ({', '.join(values)}) RETURNING {quote(model._meta.pk.column)})"
+            f"r{index} AS (INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)})"  # noqa: S608
+            f" SELECT {', '.join(values)}"
+            f" FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) WITH ORDINALITY AS x"
+            f" ORDER BY x.ordinality RETURNING {pk})"
         )
     ids = " UNION ALL ".join(
-        f"SELECT {index}, * FROM r{index}"  # noqa: S608
+        f"(SELECT {index}, * FROM r{index})"  # noqa: S608
         for index in range(len(shape))
     )
     return f"WITH {', '.join(parts)} {ids}"
@@ -52,25 +112,59 @@ def _statement(shape: tuple[tuple[type[models.Model], tuple[tuple[str, int], ...
 def insert_linked(rows: Sequence[Row]) -> None:
     """Insert `rows` (object, {foreign key name: an earlier object of `rows`}) in one
     statement, in their order, and set each object's primary key and links (the linked
-    objects stay cached on it, as assigning them does)."""
-    position = {id(obj): index for index, (obj, _) in enumerate(rows)}
-    shape = []
-    params = []
+    objects stay cached on it, as assigning them does). Consecutive rows of one model
+    with the same links go in as one group; a row that others link to is a group of its
+    own."""
+    parents = {id(parent) for _, links in rows for parent in links.values()}
+    group_of: dict[int, int] = {}
+    shape: list = []
+    groups: list[list[models.Model]] = []
     for obj, links in rows:
-        linked = {
-            obj._meta.get_field(name).attname: position[id(parent)]
-            for name, parent in links.items()
-        }
-        shape.append((type(obj), tuple(sorted(linked.items()))))
-        for field in obj._meta.concrete_fields:
-            if not field.primary_key and field.attname not in linked:
-                params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+        key = (
+            type(obj),
+            tuple(
+                sorted(
+                    (obj._meta.get_field(name).attname, group_of[id(parent)])
+                    for name, parent in links.items()
+                )
+            ),
+        )
+        if not groups or shape[-1] != key or id(obj) in parents or id(groups[-1][0]) in parents:
+            shape.append(key)
+            groups.append([])
+        groups[-1].append(obj)
+        group_of[id(obj)] = len(groups) - 1
+    params = []
+    for (model, links), objects in zip(shape, groups, strict=True):
+        linked = {attname for attname, _ in links}
+        fields = [
+            field
+            for field in model._meta.concrete_fields
+            if not field.primary_key and field.attname not in linked
+        ]
+        params.append(
+            json.dumps(
+                [
+                    {
+                        field.column: field.get_prep_value(field.pre_save(obj, True))
+                        for field in fields
+                    }
+                    for obj in objects
+                ],
+                default=_json_value,
+            )
+        )
     with connection.cursor() as cursor:
         cursor.execute(_statement(tuple(shape)), params)
-        ids = dict(cursor.fetchall())
-    for index, (obj, links) in enumerate(rows):
-        obj.pk = ids[index]
+        returned = cursor.fetchall()
+    ids: dict[int, list] = {}
+    for index, pk in returned:
+        ids.setdefault(index, []).append(pk)
+    for index, objects in enumerate(groups):
+        for obj, pk in zip(objects, ids[index], strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = connection.alias
+    for obj, links in rows:
         for name, parent in links.items():
             setattr(obj, name, parent)
-        obj._state.adding = False
-        obj._state.db = connection.alias

@@ -18,12 +18,12 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from customers.services.identity import resolve_or_create
-from inventory.models import Location, Sku
+from inventory.models import Location, Product, Sku
 from inventory.services.pos import SaleLine
 from inventory.services.pos import record_pos_sale as record_stock_sale
 from omni.auth import SYSTEM, Actor
 from omni.errors import BadRequest, Conflict
-from omni.rows import insert_linked
+from omni.rows import insert_linked, select_rows
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment, SalesChannel
 from orders.services.checkout import (
     CENT,
@@ -84,7 +84,7 @@ def record_pos_sale(*, request: PosSaleRequest, actor: Actor = SYSTEM) -> tuple[
     if not request.lines:
         raise BadRequest("A sale needs at least one line.", field="lines")
     codes = {line.sku_code for line in request.lines}
-    skus = {sku.code: sku for sku in Sku.objects.select_related("product").filter(code__in=codes)}
+    skus = {sku.code: sku for sku in select_rows(Sku, "code = ANY(%s)", [sorted(codes)])}
     if missing := sorted(codes - set(skus)):
         raise UnknownSku(skus=missing)
     for index, line in enumerate(request.lines):
@@ -157,12 +157,18 @@ def _record(
     discount_total = sum((line.discount for line in lines), Decimal(0))
     discount_code = None
     if request.discount_code:
+        # Only a discount rule needs the products' categories: read them here, at once.
+        category_of = dict(
+            Product.objects.filter(pk__in={line.sku.product_id for line in lines}).values_list(
+                "pk", "category_id"
+            )
+        )
         quote = quote_discount(
             code=request.discount_code,
             lines=[
                 PricedLine(
                     sku_id=line.sku_id,
-                    category_id=line.sku.product.category_id,
+                    category_id=category_of[line.sku.product_id],
                     quantity=line.quantity,
                     unit_price=line.unit_price,
                     already_discounted=bool(line.discount),

@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from omni.rows import insert_linked
+from omni.rows import insert_linked, select_rows
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment
 from tests.factories import LocationFactory
 from tests.inventory.factories import SkuFactory
@@ -90,3 +90,20 @@ def test_a_refused_row_writes_none_of_them():
     assert Order.objects.count() == 1
     assert not Fulfilment.objects.exists()
     assert not OrderLine.objects.exists()
+
+
+def test_selected_rows_are_model_instances_read_as_the_orm_reads_them():
+    from inventory.models import Sku
+
+    boot = SkuFactory(code="BOOT-42", price=Decimal("120.50"), attributes={"size": "42"})
+    SkuFactory(code="BOOT-43")
+
+    with CaptureQueriesContext(connection) as captured:
+        (found,) = select_rows(Sku, "code = ANY(%s)", [["BOOT-42", "NOPE"]])
+
+    assert len(captured) == 1
+    assert (found.pk, found.price, found.attributes) == (boot.pk, Decimal("120.50"), {"size": "42"})
+    assert found.product_id == boot.product_id
+    assert not found._state.adding
+    assert found == Sku.objects.get(code="BOOT-42")
+    assert select_rows(Sku, "code = ANY(%s)", [[]]) == []

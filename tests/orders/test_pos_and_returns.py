@@ -118,6 +118,34 @@ def test_a_sale_answers_with_the_order_exactly_as_it_is_read_back(lisbon, regist
     assert answered["total"] == "92.00"
 
 
+def test_a_category_discount_code_at_the_till_takes_off_only_that_category(
+    lisbon, register, sneaker
+):
+    from inventory.models import Category
+    from tests.inventory.factories import ProductFactory
+    from tests.orders.factories import DiscountCodeFactory, PromotionFactory
+
+    socks = Category.objects.create(name="Socks", slug="socks")
+    sock = SkuFactory(code="SCK-2", price=Decimal("10.00"), product=ProductFactory(category=socks))
+    promotion = PromotionFactory()
+    promotion.eligible_categories.add(socks)
+    DiscountCodeFactory(code="SOCKS10", promotion=promotion)
+    request = PosSaleRequest(
+        location=lisbon,
+        client_reference="T-CODE",
+        lines=[PosLine(sneaker.code, 1), PosLine(sock.code, 3)],
+        payments=[("card", Decimal("107.00"), "term-1")],
+        discount_code="socks10",
+    )
+
+    order, _ = record_pos_sale(request=request, actor=register)
+
+    assert (order.discount_total, order.total) == (Decimal("3.00"), Decimal("107.00"))
+    discounts = {line.sku.code: line.discount for line in order.lines.select_related("sku")}
+    assert discounts == {sneaker.code: Decimal("0.00"), sock.code: Decimal("3.00")}
+    assert order.discount_code.code == "SOCKS10"
+
+
 @pytest.fixture
 def drawn_numbers(monkeypatch):
     """`drawn_numbers(*numbers)`: the order numbers the next draws give, in turn."""
