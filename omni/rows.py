@@ -78,35 +78,74 @@ def _json_value(value):
     raise TypeError(f"{type(value).__name__} cannot be written by insert_linked")
 
 
+def _insert(model: type[models.Model], linked: Mapping[str, str], after: str = "") -> str:
+    """INSERT of the rows in one JSON parameter; `linked` maps a foreign key's attname to
+    the SQL giving its value; `after` goes before RETURNING (an ON CONFLICT clause)."""
+    # Only identifiers from the models' own meta are interpolated; values are parameters.
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    values = [linked.get(field.attname) or f"x.{quote(field.column)}" for field in fields]
+    return (
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)})"  # noqa: S608
+        f" SELECT {', '.join(values)}"
+        f" FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) WITH ORDINALITY AS x"
+        f" ORDER BY x.ordinality {after} RETURNING {quote(model._meta.pk.column)}"
+    )
+
+
+def _json_rows(objects: Sequence[models.Model], linked: set[str] = frozenset()) -> str:
+    """The objects' values as `_insert` takes them, prepared as `save()` prepares them."""
+    fields = [
+        field
+        for field in objects[0]._meta.concrete_fields
+        if not field.primary_key and field.attname not in linked
+    ]
+    rows = [
+        {field.column: field.get_prep_value(field.pre_save(obj, True)) for field in fields}
+        for obj in objects
+    ]
+    return json.dumps(rows, default=_json_value)
+
+
+def _written(obj: models.Model, pk) -> None:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
 @lru_cache(maxsize=256)
 def _statement(shape: Shape) -> str:
     """The statement for groups of rows of these models with these links; the same shape
     gives the same text, built once."""
-    # Only identifiers from the models' own meta are interpolated; values are parameters.
     quote = connection.ops.quote_name
     parts = []
     for index, (model, links) in enumerate(shape):
-        linked = dict(links)
-        table = quote(model._meta.db_table)
-        pk = quote(model._meta.pk.column)
-        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-        values = [
-            f"(SELECT {pk} FROM r{linked[field.attname]})"  # noqa: S608
-            if field.attname in linked
-            else f"x.{quote(field.column)}"
-            for field in fields
-        ]
-        parts.append(
-            f"r{index} AS (INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)})"  # noqa: S608
-            f" SELECT {', '.join(values)}"
-            f" FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) WITH ORDINALITY AS x"
-            f" ORDER BY x.ordinality RETURNING {pk})"
-        )
+        parent_ids = {
+            attname: f"(SELECT {quote(shape[parent][0]._meta.pk.column)} FROM r{parent})"  # noqa: S608
+            for attname, parent in links
+        }
+        parts.append(f"r{index} AS ({_insert(model, parent_ids)})")
     ids = " UNION ALL ".join(
         f"(SELECT {index}, * FROM r{index})"  # noqa: S608
         for index in range(len(shape))
     )
     return f"WITH {', '.join(parts)} {ids}"
+
+
+def insert_unless_taken(obj: models.Model, *unique: str) -> bool:
+    """Insert `obj` unless a row already holds its values of the `unique` columns (one
+    statement, `ON CONFLICT DO NOTHING`: no savepoint); True when written. A concurrent
+    insert of the same values waits on the unique index until the first commits."""
+    quote = connection.ops.quote_name
+    conflict = f"ON CONFLICT ({', '.join(quote(column) for column in unique)}) DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(_insert(type(obj), {}, conflict), [_json_rows([obj])])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    _written(obj, row[0])
+    return True
 
 
 def insert_linked(rows: Sequence[Row]) -> None:
@@ -134,26 +173,10 @@ def insert_linked(rows: Sequence[Row]) -> None:
             groups.append([])
         groups[-1].append(obj)
         group_of[id(obj)] = len(groups) - 1
-    params = []
-    for (model, links), objects in zip(shape, groups, strict=True):
-        linked = {attname for attname, _ in links}
-        fields = [
-            field
-            for field in model._meta.concrete_fields
-            if not field.primary_key and field.attname not in linked
-        ]
-        params.append(
-            json.dumps(
-                [
-                    {
-                        field.column: field.get_prep_value(field.pre_save(obj, True))
-                        for field in fields
-                    }
-                    for obj in objects
-                ],
-                default=_json_value,
-            )
-        )
+    params = [
+        _json_rows(objects, {attname for attname, _ in links})
+        for (_, links), objects in zip(shape, groups, strict=True)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_statement(tuple(shape)), params)
         returned = cursor.fetchall()
@@ -162,9 +185,7 @@ def insert_linked(rows: Sequence[Row]) -> None:
         ids.setdefault(index, []).append(pk)
     for index, objects in enumerate(groups):
         for obj, pk in zip(objects, ids[index], strict=True):
-            obj.pk = pk
-            obj._state.adding = False
-            obj._state.db = connection.alias
+            _written(obj, pk)
     for obj, links in rows:
         for name, parent in links.items():
             setattr(obj, name, parent)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import (
@@ -21,6 +21,7 @@ from inventory.services.ledger import SYSTEM, Actor, create_missing_stock_levels
 from inventory.services.reservations import lock_stock_levels, release_unmeetable_reservations
 from inventory.services.stock import InvalidQuantity, require_positive
 from omni.errors import BadRequest, Conflict
+from omni.rows import insert_unless_taken
 
 REFERENCE_TYPE = "pos_sale"
 
@@ -69,31 +70,6 @@ def _replay(sale: PosStockSale, canonical: list[dict]) -> PosSaleResult:
     )
 
 
-def _claim(sale: PosStockSale) -> bool:
-    """Write the sale's row unless its (location, reference) is already recorded; a
-    concurrent post of the same sale waits on the unique index until the first commits.
-    One statement, no savepoint: INSERT ... ON CONFLICT DO NOTHING."""
-    meta = PosStockSale._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    # Identifiers come from the model's own meta; values are parameters.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"  # noqa: S608
-        f" VALUES ({', '.join(['%s'] * len(fields))})"
-        " ON CONFLICT (location_id, reference) DO NOTHING"
-        f" RETURNING {quote(meta.pk.column)}"
-    )
-    values = [field.get_db_prep_save(field.pre_save(sale, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    sale.pk = row[0]
-    sale._state.adding = False
-    return True
-
-
 def record_pos_sale(
     *,
     location: Location,
@@ -131,7 +107,9 @@ def record_pos_sale(
     )
     # No savepoint of its own inside a caller's transaction: any error here is the caller's.
     with transaction.atomic(savepoint=False):
-        if _claim(sale):
+        # One statement, no savepoint: a concurrent post of the same sale waits on the
+        # unique index until the first commits, then replays.
+        if insert_unless_taken(sale, "location_id", "reference"):
             return _remove_sold(sale, skus, sold, actor)
     # Already recorded. Outside the block, so a refused replay (409) leaves the caller's
     # transaction usable.

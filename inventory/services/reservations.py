@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Location, Reservation, Sku, StockLevel, StockMovement
@@ -33,6 +33,7 @@ from inventory.services.ledger import (
 )
 from inventory.services.stock import InvalidQuantity, require_positive
 from omni.errors import BadRequest, Conflict
+from omni.rows import select_rows
 
 Kind = StockMovement.Kind
 Status = Reservation.Status
@@ -127,19 +128,12 @@ def lock_stock_levels(places: Iterable[tuple[int, int]]) -> dict[tuple[int, int]
     if not places:
         return {}
     # Plain SQL: compiling the ORM's OR of pairs cost more than the statement itself.
-    fields = StockLevel._meta.concrete_fields
-    quote = connection.ops.quote_name
-    sql = (
-        f"SELECT {', '.join(quote(field.column) for field in fields)}"  # noqa: S608 - our own columns
-        f" FROM {quote(StockLevel._meta.db_table)}"
-        f" WHERE (location_id, sku_id) IN ({', '.join(['(%s, %s)'] * len(places))})"
-        " ORDER BY id FOR UPDATE"
+    levels = select_rows(
+        StockLevel,
+        "(location_id, sku_id) IN (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))"
+        " ORDER BY id FOR UPDATE",
+        [[location for location, _ in places], [sku for _, sku in places]],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for place in places for value in place])
-        rows = cursor.fetchall()
-    names = [field.attname for field in fields]
-    levels = (StockLevel.from_db(connection.alias, names, row) for row in rows)
     return {(level.location_id, level.sku_id): level for level in levels}
 
 

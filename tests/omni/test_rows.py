@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from omni.rows import insert_linked, select_rows
+from omni.rows import insert_linked, insert_unless_taken, select_rows
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Payment
 from tests.factories import LocationFactory
 from tests.inventory.factories import SkuFactory
@@ -107,3 +107,18 @@ def test_selected_rows_are_model_instances_read_as_the_orm_reads_them():
     assert not found._state.adding
     assert found == Sku.objects.get(code="BOOT-42")
     assert select_rows(Sku, "code = ANY(%s)", [[]]) == []
+
+
+def test_a_row_whose_unique_values_are_taken_is_not_written():
+    from inventory.models import PosStockSale
+
+    store = LocationFactory(code="porto-baixa")
+    first = PosStockSale(location=store, reference="T-9", lines=[{"sku": "A", "quantity": 1}])
+    again = PosStockSale(location=store, reference="T-9", lines=[{"sku": "B", "quantity": 2}])
+
+    assert insert_unless_taken(first, "location_id", "reference")
+    assert not insert_unless_taken(again, "location_id", "reference")
+
+    assert again.pk is None
+    stored = PosStockSale.objects.get()
+    assert (stored.pk, stored.lines) == (first.pk, [{"sku": "A", "quantity": 1}])
