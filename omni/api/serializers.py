@@ -13,8 +13,6 @@ serializer's description from its nearest documented base class.
 
 from __future__ import annotations
 
-import copy
-
 from rest_framework import serializers
 
 
@@ -22,7 +20,9 @@ def fresh(field: serializers.Field) -> serializers.Field:
     """A copy of a built, unbound field for one serializer instance to bind: its settings
     (validators, choices, querysets) are shared and only read; a nested serializer starts
     without fields of its own, and a list's child is copied for the list's copy."""
-    clone = copy.copy(field)
+    # copy.copy, without its generic reduce protocol (three times slower per field).
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
     if isinstance(field, serializers.BaseSerializer):
         clone.__dict__.pop("fields", None)
     if isinstance(field, serializers.ListSerializer):
