@@ -22,14 +22,14 @@ import json
 import re
 from collections.abc import Callable
 
-from django.db import connection, transaction
+from django.db import transaction
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from omni.errors import BadRequest, Conflict, DomainError
 from omni.models import IdempotencyRecord
 from omni.ratelimit import principal_key
-from omni.rows import insert_linked
+from omni.rows import insert_linked, prepared_cursor
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -69,7 +69,7 @@ def _lock_id(owner: str, key: str) -> int:
 
 
 def _try_lock(owner: str, key: str) -> bool:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(owner, key)])
         return bool(cursor.fetchone()[0])
 
@@ -81,7 +81,7 @@ def _to_json(data):
 def _stored(owner: str, key: str) -> tuple | None:
     """(fingerprint, method, path, status, body) of the key's first response, if any:
     plain SQL, as this runs before every keyed write."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "SELECT request_fingerprint, method, path, response_status, response_body"
             " FROM omni_idempotencyrecord WHERE owner = %s AND key = %s",

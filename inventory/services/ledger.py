@@ -20,6 +20,7 @@ from django.db import connection
 from inventory.models import Location, Reservation, Sku, StockLevel, StockMovement
 from omni.auth import SYSTEM, Actor
 from omni.errors import Conflict
+from omni.rows import prepared_cursor
 from omni.webhooks import emit
 
 
@@ -227,7 +228,7 @@ def move_stock(
             close_status=close.status,
             close_unexpired=close.require_unexpired,
         )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
