@@ -248,6 +248,7 @@ def test_a_test_send_goes_to_the_marketer_and_records_no_delivery(marketer, mail
 def test_delivery_receipts_move_a_sent_sms_to_delivered_once(marketer, outbox):
     ana = reachable_customer()
     StatedPolicy.grant(ana, "sms")
+    StatedPolicy.never_quiet(ana)
     campaign = campaign_with_variants(channels=["sms"])
     from campaigns.services.sending import send_batch, send_campaign
 

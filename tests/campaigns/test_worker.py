@@ -147,6 +147,7 @@ def test_a_task_delivered_twice_to_the_worker_sends_once(celery_worker_thread, o
     readers = [reachable_customer(first_name=f"Reader{n}") for n in range(30)]
     for reader in readers:
         StatedPolicy.grant(reader, "sms")
+    StatedPolicy.never_quiet(*readers)
     campaign = campaign_with_variants(channels=["sms"])
     send_campaign(campaign=campaign, customer_ids=[r.public_id for r in readers])
     from campaigns.tasks import send_delivery_batch
