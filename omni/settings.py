@@ -102,8 +102,12 @@ else:
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"].setdefault("OPTIONS", {})
 # The ORM binds values into the text on the client, so it never prepares; the hot statements
-# of omni.rows.prepared_cursor() are prepared after this many runs on a connection.
-DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+# of omni.rows.prepared_cursor() are prepared after this many runs on a connection. Empty:
+# never (a pooler in transaction mode that does not track prepared statements).
+_prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+    int(_prepare_threshold) if _prepare_threshold else None
+)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_omni")}
 # A read replica (streaming replication of the primary) takes the read-heavy work that
 # runs inside `omni.replica.replica_reads()` (reports).

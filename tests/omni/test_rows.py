@@ -122,3 +122,34 @@ def test_a_row_whose_unique_values_are_taken_is_not_written():
     assert again.pk is None
     stored = PosStockSale.objects.get()
     assert (stored.pk, stored.lines) == (first.pk, [{"sku": "A", "quantity": 1}])
+
+
+def _prepared_statements_reading(text: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", [f"%{text}%"]
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_hot_statement_is_prepared_on_the_server_after_a_few_runs_and_answers_alike():
+    from inventory.models import Sku
+
+    boot = SkuFactory(code="BOOT-44")
+    where = "code = ANY(%s) AND is_active"  # a statement no other test runs
+    runs = connection.connection.prepare_threshold + 1
+
+    answers = [select_rows(Sku, where, [["BOOT-44"]]) for _ in range(runs)]
+
+    assert _prepared_statements_reading("code = ANY($1) AND is_active") == 1
+    assert all([found.pk for found in answer] == [boot.pk] for answer in answers)
+
+
+def test_statements_the_orm_sends_are_never_prepared():
+    from inventory.models import Sku
+
+    SkuFactory(code="BOOT-45")
+    for _ in range(connection.connection.prepare_threshold + 1):
+        assert Sku.objects.filter(code="BOOT-45").exists()
+
+    assert _prepared_statements_reading('"inventory_sku"."code" = ') == 0
