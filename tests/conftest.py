@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connections
 from rest_framework.test import APIClient
 
+from omni import auth
 from tests.factories import LocationFactory
 
 
@@ -39,8 +40,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Rate-limit counters and heartbeats live in Redis; each test starts from none."""
+    """Rate-limit counters and heartbeats live in Redis, tokens also in each process's
+    memo; each test starts from none."""
     cache.clear()
+    auth._memo.clear()
     return
 
 

@@ -13,6 +13,8 @@ serializer's description from its nearest documented base class.
 
 from __future__ import annotations
 
+import threading
+
 from rest_framework import serializers
 
 
@@ -49,3 +51,29 @@ class ModelSerializer(FieldsOnce, serializers.ModelSerializer):
 
 class Serializer(FieldsOnce, serializers.Serializer):
     pass
+
+
+_instances = threading.local()
+
+
+def _instance(serializer_class: type[serializers.BaseSerializer]):
+    """This thread's one instance of the class: its fields are built and bound once and
+    serve every call of `render` and `validated` (nested serializers included)."""
+    made = _instances.__dict__
+    instance = made.get(serializer_class)
+    if instance is None:
+        instance = made[serializer_class] = serializer_class()
+    return instance
+
+
+def render(serializer_class: type[serializers.BaseSerializer], instance) -> dict:
+    """What `serializer_class(instance).data` gives, without building and binding its
+    fields for the call. For output serializers that read no context."""
+    return _instance(serializer_class).to_representation(instance)
+
+
+def validated(serializer_class: type[serializers.BaseSerializer], data) -> dict:
+    """What `serializer_class(data=data)` validates to; an invalid `data` raises the
+    ValidationError `is_valid(raise_exception=True)` would. For input serializers whose
+    validation reads no context and no `initial_data`."""
+    return _instance(serializer_class).run_validation(data)

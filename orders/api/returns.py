@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from omni.api.serializers import validated
 from omni.auth import Actor, visible_location_ids
 from omni.idempotency import idempotent
 from orders.api import returns_serializers as s
@@ -58,9 +59,7 @@ class PosSaleView(APIView):
     )
     @idempotent(required=True)
     def post(self, request):
-        data = s.TillSaleIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = validated(s.TillSaleIn, request.data)
         location = _location_for(request, values.get("location"))
         if location is None:
             raise ValidationError({"location": ["Say which store the sale was made in."]})

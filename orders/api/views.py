@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from customers.services.identity import resolve_customer
 from inventory.models import Location, Sku
+from omni.api.serializers import render
 from omni.auth import Actor, TokenUser, can_use_location, visible_location_ids
 from omni.errors import DomainError
 from omni.idempotency import idempotent
@@ -63,7 +64,7 @@ def render_order(order: Order) -> dict:
     loaded = getattr(order, "_prefetched_objects_cache", {}).keys()
     if not {"lines", "fulfilments", "payments", "events"} <= loaded:
         order = order_detail_queryset().get(pk=order.pk)
-    return s.OrderOut(order).data
+    return render(s.OrderOut, order)
 
 
 # --- Carts -------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from inventory.admin import LocationAdmin
 from inventory.models import Location
+from omni import auth
 from omni.admin import LocationScopedAdminMixin
-from omni.auth import LAST_USED_RESOLUTION, live_token
+from omni.auth import LAST_USED_RESOLUTION, TOKEN_MEMO_SECONDS, live_token
 from omni.errors import DomainError
 from omni.models import ApiToken, Role, Scope, hash_token_secret
 from omni.services import create_api_token, revoke_api_token
@@ -225,4 +226,20 @@ def test_a_token_revoked_behind_the_caches_back_is_refused_when_its_use_is_next_
     cached.last_used_at = timezone.now() - LAST_USED_RESOLUTION * 2
     cache.set(f"apitoken:{token.key_id}", cached)
     assert client.get("/api/v1/me/").status_code == 401
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_a_token_revoked_by_another_process_is_refused_once_this_ones_memo_second_is_over(
+    token_client, monkeypatch
+):
+    now = [1000.0]
+    monkeypatch.setattr(auth, "clock", lambda: now[0])
+    token, plain = make_token([Scope.STOCK_READ])
+    client = token_client(plain)
+    assert client.get("/api/v1/me/").status_code == 200
+    # What another web process's revocation changes: the row and the shared cache.
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    cache.delete(f"apitoken:{token.key_id}")
+    assert client.get("/api/v1/me/").status_code == 200  # served from this process's memo
+    now[0] += TOKEN_MEMO_SECONDS
     assert client.get("/api/v1/me/").status_code == 401
