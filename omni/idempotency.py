@@ -68,30 +68,24 @@ def _lock_id(owner: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _try_lock(owner: str, key: str) -> bool:
+def _claim(owner: str, key: str) -> tuple[bool, tuple | None]:
+    """Take the key's lock and read its first response, in one round trip: (False, None)
+    when another request holds the lock, else (True, (fingerprint, method, path, status,
+    body) of the first response or None). The read follows the lock with a snapshot of
+    its own (migration omni 0006)."""
     with prepared_cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(owner, key)])
-        return bool(cursor.fetchone()[0])
+        cursor.execute(
+            "SELECT * FROM omni_idempotency_claim(%s, %s, %s)", [_lock_id(owner, key), owner, key]
+        )
+        locked, *stored = cursor.fetchone()
+    if not locked or stored[0] is None:
+        return locked, None
+    body = stored[4]
+    return True, (*stored[:4], json.loads(body) if isinstance(body, str) else body)
 
 
 def _to_json(data):
     return json.loads(json.dumps(data, cls=JSONEncoder))
-
-
-def _stored(owner: str, key: str) -> tuple | None:
-    """(fingerprint, method, path, status, body) of the key's first response, if any:
-    plain SQL, as this runs before every keyed write."""
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            "SELECT request_fingerprint, method, path, response_status, response_body"
-            " FROM omni_idempotencyrecord WHERE owner = %s AND key = %s",
-            [owner, key],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    body = row[4]
-    return (*row[:4], json.loads(body) if isinstance(body, str) else body)
 
 
 def idempotent(required: bool = False) -> Callable:
@@ -110,9 +104,9 @@ def idempotent(required: bool = False) -> Callable:
             owner = principal_key(request.user) or "anonymous"
             print_ = fingerprint(request.method, request.path, request.data)
             with transaction.atomic():
-                if not _try_lock(owner, key):
+                locked, stored = _claim(owner, key)
+                if not locked:
                     raise IdempotencyRequestInProgress(retry_after=1)
-                stored = _stored(owner, key)
                 if stored is not None:
                     first_print, first_method, first_path, status, body = stored
                     if first_print != print_:
