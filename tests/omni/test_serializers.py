@@ -1,12 +1,14 @@
 """Serializers build their fields once per class; every instance still gets fields of its
-own, and renders and validates exactly as DRF's own per-instance build does."""
+own, and renders and validates exactly as DRF's own per-instance build does. `render` and
+`validated` reuse one instance per class and answer as a new instance would."""
 
 from decimal import Decimal
 
 import pytest
 from rest_framework import serializers
 
-from omni.api.serializers import FieldsOnce, Serializer
+from omni.api.serializers import FieldsOnce, Serializer, validated
+from omni.api.serializers import render as render_shared
 from orders.api.returns_serializers import TillSaleIn
 from orders.api.serializers import OrderOut
 from orders.api.views import order_detail_queryset
@@ -81,6 +83,23 @@ def test_a_till_sale_validates_the_same_as_drf_alone(monkeypatch):
     assert [valid for valid, _, _ in ours] == [True, False, False]
 
 
+def test_the_shared_instance_validates_each_body_as_a_new_instance_would():
+    bodies = [
+        {"client_reference": "", "lines": [{"sku": "A", "quantity": -1}], "payments": [{}]},
+        {"client_reference": "T-1", "lines": [{"sku": "A", "quantity": 2}], "payments": []},
+        {"lines": "none"},
+        {"client_reference": "T-2", "lines": [{"sku": "B", "quantity": 1}]},
+    ]
+    for body in bodies:
+        fresh = TillSaleIn(data=body)
+        if fresh.is_valid():
+            assert validated(TillSaleIn, body) == fresh.validated_data
+        else:
+            with pytest.raises(serializers.ValidationError) as refused:
+                validated(TillSaleIn, body)
+            assert refused.value.detail == fresh.errors
+
+
 @pytest.mark.django_db
 def test_an_order_renders_the_same_as_drf_alone(monkeypatch):
     lisbon = LocationFactory(code="lisbon-chiado", offers_click_and_collect=True)
@@ -100,6 +119,7 @@ def test_an_order_renders_the_same_as_drf_alone(monkeypatch):
         return OrderOut(order_detail_queryset().get(pk=placed.pk)).data
 
     ours = render()
+    assert render_shared(OrderOut, order_detail_queryset().get(pk=placed.pk)) == ours
     built_by_drf(monkeypatch)
     assert render() == ours
     assert [line["quantity"] for line in ours["lines"]] == [1, 2]
