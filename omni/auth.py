@@ -92,16 +92,16 @@ def live_token(key_id: str) -> ApiToken | None:
     if memo is not None and memo[0] > now:
         return memo[1]
     token = cache.get(_token_cache_key(key_id))
-    if token is None:
-        token = (
-            ApiToken.objects.filter(key_id=key_id, revoked_at__isnull=True)
-            .prefetch_related("locations")
-            .first()
-        )
-        if token is None:
-            return None
-        cache.set(_token_cache_key(key_id), token, TOKEN_CACHE_SECONDS)
-    _memorise(token, now)
+    if token is not None:
+        _memorise(token, now)
+        return token
+    token = (
+        ApiToken.objects.filter(key_id=key_id, revoked_at__isnull=True)
+        .prefetch_related("locations")
+        .first()
+    )
+    if token is not None:
+        _remember_token(token)
     return token
 
 

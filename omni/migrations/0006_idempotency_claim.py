@@ -4,27 +4,23 @@ round trip (omni.idempotency)."""
 from django.db import migrations
 
 CLAIM = """
-CREATE FUNCTION omni_idempotency_claim(lock_id bigint, key_owner varchar, key_value varchar)
-RETURNS TABLE (locked boolean, request_fingerprint varchar, method varchar, path varchar,
-               response_status smallint, response_body jsonb)
+CREATE OR REPLACE FUNCTION omni_idempotency_claim(
+    lock_id bigint, key_owner varchar, key_value varchar
+) RETURNS TABLE (locked boolean, request_fingerprint varchar, method varchar,
+                 path varchar, response_status smallint, response_body jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    taken boolean := pg_try_advisory_xact_lock(lock_id);
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(lock_id) THEN
-        RETURN QUERY SELECT false, NULL::varchar, NULL::varchar, NULL::varchar,
-                            NULL::smallint, NULL::jsonb;
-        RETURN;
-    END IF;
-    -- A volatile function's query takes a new snapshot: it sees the response of a request
-    -- that held this lock and committed after the calling statement began.
+    -- One row: whether the lock was taken and, if so, the key's first response (NULLs
+    -- when there is none). A volatile function's query takes a new snapshot, so the read
+    -- sees a response committed by the lock's previous holder after the caller began.
     RETURN QUERY
-        SELECT true, r.request_fingerprint, r.method, r.path, r.response_status,
+        SELECT taken, r.request_fingerprint, r.method, r.path, r.response_status,
                r.response_body
-          FROM omni_idempotencyrecord r
-         WHERE r.owner = key_owner AND r.key = key_value;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT true, NULL::varchar, NULL::varchar, NULL::varchar,
-                            NULL::smallint, NULL::jsonb;
-    END IF;
+          FROM (SELECT 1) AS one
+          LEFT JOIN omni_idempotencyrecord r
+            ON taken AND r.owner = key_owner AND r.key = key_value;
 END
 $$;
 """
