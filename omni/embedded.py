@@ -82,20 +82,15 @@ def ensure_postgres() -> dict:
         info = server.get_postmaster_info()
         host = str(info.socket_dir) if getattr(info, "socket_dir", None) else str(PGDATA)
         settings = {"user": "postgres", "host": host, "port": str(info.port or 5432)}
-        # The marker holds the settings applied: new settings are applied on next start.
         marker = PGDATA / ".omni-configured"
-        applied = "".join(f"{name} = {value}\n" for name, value in POSTGRES_SETTINGS.items())
-        found = marker.read_text() if marker.exists() else None
-        if found != applied:
+        if not marker.exists():
             statements = "".join(
                 f"ALTER SYSTEM SET {name} = '{value}';\n"
                 for name, value in POSTGRES_SETTINGS.items()
             )
-            if found is None:
-                statements += f"CREATE DATABASE {DATABASE_NAME};\n"
-            server.psql(statements)
+            server.psql(statements + f"CREATE DATABASE {DATABASE_NAME};\n")
             _restart_postgres(server)
-            marker.write_text(applied)
+            marker.write_text("configured\n")
             server = postgres_server()
             info = server.get_postmaster_info()
             settings["port"] = str(info.port or 5432)
